@@ -1,0 +1,53 @@
+/**
+ * Bearer tokens: verified with jose against either a shared secret (HS256) or an identity provider's JWKS
+ * (RS256/ES256), issuer and audience checked. A token's `sub` is the Tally user id.
+ */
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import type { JwtConfig } from '../config.js';
+
+export interface Viewer {
+  readonly id: number;
+}
+
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+export type VerifyToken = (token: string) => Promise<Viewer>;
+
+export function createTokenVerifier(config: JwtConfig): VerifyToken {
+  const key: Uint8Array | JWTVerifyGetKey =
+    config.kind === 'secret' ? new TextEncoder().encode(config.secret) : createRemoteJWKSet(new URL(config.jwksUrl));
+  const algorithms = config.kind === 'secret' ? ['HS256'] : ['RS256', 'ES256'];
+  return async (token) => {
+    let subject: string | undefined;
+    try {
+      const { payload } = await jwtVerify(token, key as Uint8Array, {
+        algorithms,
+        issuer: config.issuer,
+        audience: config.audience,
+        requiredClaims: ['sub', 'exp'],
+      });
+      subject = payload.sub;
+    } catch (error) {
+      // jose's messages say what was wrong ("exp" claim timestamp check failed, signature verification failed)
+      // without echoing the token, so they are safe to show.
+      throw new InvalidTokenError(error instanceof Error ? error.message : 'invalid token');
+    }
+    if (!subject || !/^[1-9]\d{0,15}$/.test(subject)) throw new InvalidTokenError('"sub" claim is not a user id');
+    return { id: Number(subject) };
+  };
+}
+
+/** Mints a token for a user: only possible with a shared secret (development, tests, `npm run token`). */
+export async function signToken(config: JwtConfig, userId: number, expiresIn = '30d'): Promise<string> {
+  if (config.kind !== 'secret') throw new Error('tokens can only be minted with JWT_SECRET (JWKS tokens come from the identity provider)');
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(String(userId))
+    .setIssuer(config.issuer)
+    .setAudience(config.audience)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(config.secret));
+}

@@ -1,0 +1,132 @@
+/**
+ * The process environment, parsed once. This is the only module that reads `process.env`; everything else
+ * receives the frozen `Config` it returns, so a bad value stops the process at start, naming the variable,
+ * instead of failing on the first request that needs it.
+ */
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const url = (protocols: readonly string[]) =>
+  optionalString.refine(
+    (value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const integer = (defaultValue: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(defaultValue);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: integer(4000, 0, 65535),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: url(['postgres:', 'postgresql:']),
+    PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+    POOL_MAX: integer(10, 1, 1000),
+    DB_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
+    REDIS_URL: url(['redis:', 'rediss:']),
+    JWT_SECRET: optionalString.refine((value) => value === undefined || value.length >= 32, {
+      message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
+    }),
+    JWT_JWKS_URL: url(['https:', 'http:']),
+    JWT_ISSUER: optionalString,
+    JWT_AUDIENCE: optionalString,
+    LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.JWT_SECRET && env.JWT_JWKS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_JWKS_URL'], message: 'set JWT_SECRET or JWT_JWKS_URL, not both' });
+    }
+    if (env.NODE_ENV === 'production') {
+      if (!env.JWT_SECRET && !env.JWT_JWKS_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['JWT_SECRET'],
+          message: 'production needs JWT_SECRET or JWT_JWKS_URL (there is no development secret in production)',
+        });
+      }
+      if (!env.JWT_ISSUER || !env.JWT_AUDIENCE) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.JWT_ISSUER ? 'JWT_AUDIENCE' : 'JWT_ISSUER'],
+          message: 'production needs JWT_ISSUER and JWT_AUDIENCE so tokens minted for another service are refused',
+        });
+      }
+    }
+  });
+
+/**
+ * Outside production with no JWT configuration, tokens are signed and verified with this well-known secret so
+ * a newcomer can explore as the demo user. It is public on purpose: production refuses to start without its own.
+ */
+export const DEVELOPMENT_JWT_SECRET = 'tally-development-secret-not-for-production-use';
+const DEFAULT_ISSUER = 'tally';
+const DEFAULT_AUDIENCE = 'tally-api';
+
+export type JwtConfig =
+  | { kind: 'secret'; secret: string; issuer: string; audience: string; development: boolean }
+  | { kind: 'jwks'; jwksUrl: string; issuer: string | undefined; audience: string | undefined };
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly database:
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number; readonly statementTimeoutMs: number }
+    | { readonly kind: 'pglite'; readonly dataDir: string };
+  readonly redisUrl: string | undefined;
+  readonly jwt: JwtConfig;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = issue.path.join('.') || '(environment)';
+      const value = source[variable];
+      const shown = value === undefined || /SECRET/.test(variable) ? '' : ` (got ${JSON.stringify(value)})`;
+      return `  ${variable}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const jwt: JwtConfig = env.JWT_JWKS_URL
+    ? { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE }
+    : {
+        kind: 'secret',
+        secret: env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+        issuer: env.JWT_ISSUER ?? DEFAULT_ISSUER,
+        audience: env.JWT_AUDIENCE ?? DEFAULT_AUDIENCE,
+        development: env.JWT_SECRET === undefined,
+      };
+  return Object.freeze({
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    database: env.DATABASE_URL
+      ? { kind: 'postgres', url: env.DATABASE_URL, poolMax: env.POOL_MAX, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS }
+      : { kind: 'pglite', dataDir: env.PGLITE_DIR },
+    redisUrl: env.REDIS_URL,
+    jwt,
+    logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+  } satisfies Config);
+}

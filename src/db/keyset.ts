@@ -1,0 +1,44 @@
+/**
+ * Keyset pagination in SQL. Every connection is ordered newest first by (sort timestamp, id); a cursor holds the
+ * key of a row, never an offset, so a page 50,000 rows deep is one index range scan like the first page.
+ */
+import { and, asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+
+export interface Key {
+  readonly at: Date;
+  readonly id: number;
+}
+
+/** A validated page request (see schema/pagination.ts for how GraphQL arguments become one). */
+export interface PageRequest {
+  /** Rows wanted; the query fetches one more to learn whether another page exists. */
+  readonly size: number;
+  /** forward: `first`, newest first from `after`; backward: `last`, the rows just before `before`. */
+  readonly direction: 'forward' | 'backward';
+  readonly after: Key | undefined;
+  readonly before: Key | undefined;
+}
+
+export interface KeyColumns {
+  readonly at: AnyColumn;
+  readonly id: AnyColumn;
+}
+
+/** The WHERE condition for a page: strictly older than `after`, strictly newer than `before`. */
+export function keysetWhere(columns: KeyColumns, page: PageRequest): SQL | undefined {
+  const row = sql`(${columns.at}, ${columns.id})`;
+  return and(
+    page.after ? sql`${row} < (${page.after.at.toISOString()}::timestamptz, ${page.after.id}::bigint)` : undefined,
+    page.before ? sql`${row} > (${page.before.at.toISOString()}::timestamptz, ${page.before.id}::bigint)` : undefined,
+  );
+}
+
+/** Newest first going forward; oldest first going backward (the page is reversed after the fetch). */
+export function keysetOrder(columns: KeyColumns, page: PageRequest): SQL[] {
+  return page.direction === 'forward'
+    ? [desc(columns.at), desc(columns.id)]
+    : [asc(columns.at), asc(columns.id)];
+}
+
+/** One more row than the page holds: its presence is `hasNextPage` (or `hasPreviousPage` going backward). */
+export const keysetLimit = (page: PageRequest) => page.size + 1;

@@ -1,0 +1,31 @@
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import type { Db } from '../client.js';
+import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
+import { follows, users, type UserRow } from '../schema.js';
+import { parentId, selectLateral } from './lateral.js';
+
+/** A user in a follow list, with when the follow happened (the list's sort key). */
+export type FollowListRow = UserRow & { followedAt: Date };
+
+/**
+ * One page of follow lists for each user: `side` 'followers' lists who follows them, 'following' whom they follow,
+ * newest follow first. Each side pages by its own index (follows_followee_created_idx, follows_follower_created_idx).
+ */
+export function followPages(db: Db, side: 'followers' | 'following', userIds: readonly number[], page: PageRequest) {
+  const [self, other] =
+    side === 'followers' ? [follows.followeeId, follows.followerId] : [follows.followerId, follows.followeeId];
+  const key = { at: follows.createdAt, id: other };
+  const pageOfUser = db
+    .select({
+      ...getTableColumns(users),
+      // Aliased: users.created_at is selected too, and the outer query picks columns by name.
+      followedAt: sql<Date>`${follows.createdAt}`.mapWith(follows.createdAt).as('followed_at'),
+    })
+    .from(follows)
+    .innerJoin(users, eq(users.id, other))
+    .where(and(eq(self, parentId), keysetWhere(key, page)))
+    .orderBy(...keysetOrder(key, page))
+    .limit(keysetLimit(page))
+    .as('page');
+  return selectLateral<FollowListRow>(db, userIds, users, pageOfUser, ['followedAt']);
+}

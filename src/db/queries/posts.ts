@@ -1,0 +1,48 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../client.js';
+import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
+import { follows, posts, type PostRow } from '../schema.js';
+import { parentId, selectLateral } from './lateral.js';
+
+const postKey = { at: posts.createdAt, id: posts.id };
+
+export const postsByIds = (db: Db, ids: readonly number[]) =>
+  db.select().from(posts).where(inArray(posts.id, [...ids]));
+
+/** All posts, newest first. */
+export const postsPage = (db: Db, page: PageRequest) =>
+  db
+    .select()
+    .from(posts)
+    .where(keysetWhere(postKey, page))
+    .orderBy(...keysetOrder(postKey, page))
+    .limit(keysetLimit(page));
+
+/** The posts of the users `viewerId` follows, newest first. */
+export const feedPage = (db: Db, viewerId: number, page: PageRequest) =>
+  db
+    .select()
+    .from(posts)
+    .where(
+      and(
+        inArray(
+          posts.authorId,
+          db.select({ id: follows.followeeId }).from(follows).where(eq(follows.followerId, viewerId)),
+        ),
+        keysetWhere(postKey, page),
+      ),
+    )
+    .orderBy(...keysetOrder(postKey, page))
+    .limit(keysetLimit(page));
+
+/** One page of posts for each author. */
+export function postsPagesByAuthors(db: Db, authorIds: readonly number[], page: PageRequest) {
+  const pageOfAuthor = db
+    .select()
+    .from(posts)
+    .where(and(eq(posts.authorId, parentId), keysetWhere(postKey, page)))
+    .orderBy(...keysetOrder(postKey, page))
+    .limit(keysetLimit(page))
+    .as('page');
+  return selectLateral<PostRow>(db, authorIds, posts, pageOfAuthor);
+}

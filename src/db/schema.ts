@@ -1,0 +1,138 @@
+/**
+ * The tables. Every keyset order a connection pages by has an index whose columns match it exactly
+ * (equality prefix, then the sort key, then the id tiebreaker), so a page deep in a 1M-row table costs the same
+ * as the first. The indexes are ascending: PostgreSQL scans them backwards for the `desc` orders we page by,
+ * and a row comparison `(created_at, id) < ($1, $2)` becomes an index condition. Money is `bigint` minor units plus a currency; nothing here is ever a float.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** Millisecond precision: a JavaScript Date holds exactly what PostgreSQL stores, so cursors round-trip. */
+const createdAt = () =>
+  timestamp('created_at', { withTimezone: true, precision: 3, mode: 'date' }).notNull().defaultNow();
+
+export const currency = pgEnum('currency', ['USD', 'EUR', 'GBP', 'JPY']);
+export const transactionKind = pgEnum('transaction_kind', ['DEPOSIT', 'WITHDRAWAL', 'TRANSFER_IN', 'TRANSFER_OUT']);
+
+export const users = pgTable(
+  'users',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    username: text('username').notNull(),
+    name: text('name').notNull(),
+    email: text('email').notNull(),
+    avatarUrl: text('avatar_url'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // Usernames and emails are unique regardless of case: "Alice" and "alice" are one person.
+    uniqueIndex('users_username_lower_key').on(sql`lower(${t.username})`),
+    uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
+  ],
+);
+
+export const follows = pgTable(
+  'follows',
+  {
+    followerId: bigint('follower_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    followeeId: bigint('followee_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.followerId, t.followeeId] }),
+    // User.following pages a follower's follows, newest first; User.followers pages a followee's.
+    index('follows_follower_created_idx').on(t.followerId, t.createdAt, t.followeeId),
+    index('follows_followee_created_idx').on(t.followeeId, t.createdAt, t.followerId),
+    check('follows_not_self', sql`${t.followerId} <> ${t.followeeId}`),
+  ],
+);
+
+export const posts = pgTable(
+  'posts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    authorId: bigint('author_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('posts_created_idx').on(t.createdAt, t.id),
+    // User.posts and the feed (a merge of a few authors' newest posts) page by author.
+    index('posts_author_created_idx').on(t.authorId, t.createdAt, t.id),
+  ],
+);
+
+/** One account per user, in one currency; its balance is a cache of the sum of the user's ledger entries. */
+export const accounts = pgTable(
+  'accounts',
+  {
+    userId: bigint('user_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    currency: currency('currency').notNull(),
+    balance: bigint('balance', { mode: 'bigint' }).notNull().default(sql`0`),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [check('accounts_balance_non_negative', sql`${t.balance} >= 0`)],
+);
+
+/**
+ * The ledger: immutable entries of one user. `amount` is signed (deposits and transfers in are positive),
+ * so a balance is exactly `sum(amount)`; a transfer is two entries, one per side, sharing a `transfer_id`.
+ */
+export const transactions = pgTable(
+  'transactions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: transactionKind('kind').notNull(),
+    amount: bigint('amount', { mode: 'bigint' }).notNull(),
+    currency: currency('currency').notNull(),
+    description: text('description').notNull().default(''),
+    counterpartyId: bigint('counterparty_id', { mode: 'number' }).references(() => users.id),
+    transferId: bigint('transfer_id', { mode: 'number' }),
+    balanceAfter: bigint('balance_after', { mode: 'bigint' }).notNull(),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('transactions_user_created_idx').on(t.userId, t.createdAt, t.id),
+    index('transactions_user_kind_created_idx').on(t.userId, t.kind, t.createdAt, t.id),
+    check(
+      'transactions_amount_sign',
+      sql`(${t.kind} in ('DEPOSIT', 'TRANSFER_IN') and ${t.amount} > 0) or (${t.kind} in ('WITHDRAWAL', 'TRANSFER_OUT') and ${t.amount} < 0)`,
+    ),
+    check(
+      'transactions_counterparty',
+      sql`(${t.kind} in ('TRANSFER_IN', 'TRANSFER_OUT')) = (${t.counterpartyId} is not null and ${t.transferId} is not null)`,
+    ),
+    check('transactions_balance_after_non_negative', sql`${t.balanceAfter} >= 0`),
+  ],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type PostRow = typeof posts.$inferSelect;
+export type FollowRow = typeof follows.$inferSelect;
+export type AccountRow = typeof accounts.$inferSelect;
+export type TransactionRow = typeof transactions.$inferSelect;
+export type Currency = (typeof currency.enumValues)[number];
+export type TransactionKind = (typeof transactionKind.enumValues)[number];

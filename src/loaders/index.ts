@@ -1,0 +1,31 @@
+/**
+ * Every DataLoader of a request, built per request by the context (never at module scope: a shared loader would
+ * serve one viewer's rows to another and grow without bound).
+ */
+import DataLoader from 'dataloader';
+import type { Db } from '../db/client.js';
+import { followPages, type FollowListRow } from '../db/queries/follows.js';
+import { postsByIds, postsPagesByAuthors } from '../db/queries/posts.js';
+import { transactionsByIds } from '../db/queries/transactions.js';
+import { accountsByUserIds, usersByIds } from '../db/queries/users.js';
+import type { AccountRow, PostRow, TransactionRow, UserRow } from '../db/schema.js';
+import { mapTo } from './map.js';
+import { pageLoader } from './pages.js';
+
+export function createLoaders(db: Db) {
+  return {
+    user: new DataLoader<number, UserRow | null>(async (ids) => mapTo(ids, await usersByIds(db, ids), (r) => r.id)),
+    post: new DataLoader<number, PostRow | null>(async (ids) => mapTo(ids, await postsByIds(db, ids), (r) => r.id)),
+    transaction: new DataLoader<number, TransactionRow | null>(async (ids) =>
+      mapTo(ids, await transactionsByIds(db, ids), (r) => r.id),
+    ),
+    account: new DataLoader<number, AccountRow | null>(async (userIds) =>
+      mapTo(userIds, await accountsByUserIds(db, userIds), (r) => r.userId),
+    ),
+    postsOf: pageLoader<PostRow>((ids, page) => postsPagesByAuthors(db, ids, page)),
+    followersOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'followers', ids, page)),
+    followingOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'following', ids, page)),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,84 @@
+/**
+ * The process: config → database → Redis → server → listen. SIGTERM and SIGINT stop accepting, let in-flight
+ * requests finish, close the pools and exit 0.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import { signToken, createTokenVerifier } from './auth/jwt.js';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/client.js';
+import { migrateDatabase } from './db/migrate.js';
+import { userByUsername } from './db/queries/users.js';
+import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
+import { createLogger } from './logger.js';
+import type { ReadinessCheck } from './plugins/use-health.js';
+import { countStatement } from './request-scope.js';
+import { createServer } from './server.js';
+import { openRedis } from './store/redis.js';
+import { runCli } from './cli/run.js';
+
+await runCli(async () => {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const database = await openDatabase(config.database, { onQuery: countStatement });
+
+  if (database.kind === 'pglite') {
+    // The embedded default sets itself up: a newcomer runs `npm start` and nothing else.
+    await migrateDatabase(database);
+    if (await seedIfEmpty(database.db, SEED_SIZES.demo)) logger.info({ dataDir: config.database }, 'seeded demo data');
+  }
+
+  const readinessChecks: ReadinessCheck[] = [];
+  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  if (redis) {
+    redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
+    readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  }
+
+  let graphiqlToken: string | undefined;
+  if (config.jwt.kind === 'secret' && config.jwt.development && config.env !== 'production') {
+    const demo = await userByUsername(database.db, DEMO_USERNAME);
+    if (demo) graphiqlToken = await signToken(config.jwt, demo.id);
+  }
+
+  const yoga = createServer({
+    config,
+    database,
+    logger,
+    verifyToken: createTokenVerifier(config.jwt),
+    readinessChecks,
+    graphiqlToken,
+  });
+  const server = createHttpServer(yoga);
+  // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, database: database.kind, redis: Boolean(redis), env: config.env }, 'listening');
+  if (config.env !== 'production') {
+    const lines = [`Tally is serving GraphiQL at http://localhost:${port}/graphql (${database.kind} database)`];
+    if (graphiqlToken) {
+      lines.push(`Demo user "${DEMO_USERNAME}" token (pre-filled in GraphiQL's headers):`, `  Authorization: Bearer ${graphiqlToken}`);
+    }
+    console.log(lines.join('\n'));
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    server.close(async () => {
+      await database.close();
+      redis?.disconnect();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    // Idle keep-alive connections would hold close() open; in-flight requests still finish.
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+});

@@ -1,0 +1,42 @@
+/**
+ * Authentication, the first stage of the request path. `Authorization: Bearer <JWT>` becomes the request's
+ * viewer; no header means anonymous. A header that is present but malformed, expired or wrongly signed is a
+ * 401 with a GraphQL error, never a silent fall-back to anonymous: a client with a broken token must find out.
+ */
+import type { Plugin } from 'graphql-yoga';
+import { AppError } from '../errors.js';
+import { InvalidTokenError, type VerifyToken, type Viewer } from '../auth/jwt.js';
+
+const viewers = new WeakMap<Request, Viewer | null>();
+
+/** The viewer the auth stage found for this request (null: anonymous). */
+export function viewerOf(request: Request): Viewer | null {
+  return viewers.get(request) ?? null;
+}
+
+function unauthenticated(reason: string): AppError {
+  return new AppError('UNAUTHENTICATED', `Invalid access token: ${reason}`, {
+    httpStatus: 401,
+    headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+  });
+}
+
+export function useAuth(verifyToken: VerifyToken): Plugin {
+  return {
+    async onParams({ request }) {
+      const header = request.headers.get('authorization');
+      if (header === null) {
+        viewers.set(request, null);
+        return;
+      }
+      const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
+      if (!match?.[1]) throw unauthenticated('expected "Authorization: Bearer <token>"');
+      try {
+        viewers.set(request, await verifyToken(match[1]));
+      } catch (error) {
+        if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
+        throw error;
+      }
+    },
+  };
+}

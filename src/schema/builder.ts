@@ -1,0 +1,83 @@
+/**
+ * The Pothos builder: plugins, context, auth scopes and scalars. Types live in their own files (one per type)
+ * and register themselves on this builder; schema/index.ts imports them all.
+ */
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { Kind } from 'graphql';
+import type { Context } from '../context.js';
+import { AppError, badInput } from '../errors.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: {
+    /** Any signed-in viewer. */
+    viewer: boolean;
+    /** The viewer is the user with this id: the owner of private fields. */
+    self: number;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string | number };
+  };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (context) => ({
+      viewer: context.viewer !== null,
+      self: (userId) => context.viewer?.id === userId,
+    }),
+    // An anonymous client is told to sign in; a signed-in one that it is not theirs to see.
+    unauthorizedError: (_parent, context, info) =>
+      context.viewer
+        ? new AppError('FORBIDDEN', `"${info.parentType.name}.${info.fieldName}" is visible only to its owner.`)
+        : new AppError('UNAUTHENTICATED', `"${info.parentType.name}.${info.fieldName}" needs a signed-in viewer: send "Authorization: Bearer <token>".`),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeFieldOptions: { nullable: false },
+    nodeTypeOptions: { description: 'An object with a globally unique, opaque ID (the Relay Global Object Identification spec).' },
+    pageInfoTypeOptions: { description: 'Where a page sits in its connection, and the cursors to page on from it.' },
+    nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it does not exist or is not visible to the viewer.' },
+    nodesQueryOptions: {
+      description: `Fetches up to ${100} objects by their global IDs, in the order given; null for each that does not exist or is not visible.`,
+      resolve: (_root, { ids }, _context, _info, resolveNodes) => {
+        if (ids.length > 100) throw badInput(`"ids" holds ${ids.length} IDs, above the maximum of 100.`, 'ids');
+        return resolveNodes(ids);
+      },
+    },
+    firstArgOptions: { description: 'Returns the first n edges (at most 100; 20 when neither first nor last is given).' },
+    lastArgOptions: { description: 'Returns the last n edges (at most 100).' },
+    afterArgOptions: { description: 'Returns the edges after this cursor.' },
+    beforeArgOptions: { description: 'Returns the edges before this cursor.' },
+    cursorFieldOptions: { description: 'An opaque cursor for this edge, to pass as after or before.' },
+    edgesFieldOptions: { nullable: false, description: 'The edges of this page, in the connection\'s order.' },
+    pageInfoFieldOptions: { description: 'Information to page on from here.' },
+    idFieldOptions: { description: 'The opaque global ID of this object.' },
+  },
+});
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseDateTime(value: unknown): Date {
+  const date = typeof value === 'string' && ISO_DATE_TIME.test(value) ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw badInput(`DateTime must be an ISO 8601 timestamp with a time zone, such as "2026-01-31T12:00:00Z"; got ${JSON.stringify(value)}.`);
+  }
+  return date;
+}
+
+builder.scalarType('DateTime', {
+  description: 'An instant as an ISO 8601 string in UTC with milliseconds, such as "2026-01-31T12:00:00.000Z".',
+  serialize: (value) => (value).toISOString(),
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+builder.queryType({ description: 'The root of every read.' });

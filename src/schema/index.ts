@@ -1,0 +1,13 @@
+/** The schema: every type file registers itself on the builder when imported. */
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './money.js';
+import './user.js';
+import './post.js';
+import './follow.js';
+import './transaction.js';
+
+export const schema = builder.toSchema();
+
+/** The schema as committed in schema.graphql: sorted, so a diff shows only what changed. */
+export const sortedSchema = lexicographicSortSchema(schema);

@@ -1,0 +1,99 @@
+/**
+ * Relay connection arguments → a keyset PageRequest, and fetched rows → a connection. Cursors are opaque
+ * base64url of `[connection, timestamp ms, id]`: the connection name makes a cursor from another connection a
+ * clear error instead of a silently wrong page.
+ */
+import type { DefaultConnectionArguments } from '@pothos/plugin-relay';
+import { badInput } from '../errors.js';
+import type { Key, PageRequest } from '../db/keyset.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export function encodeCursor(connection: string, key: Key): string {
+  return Buffer.from(JSON.stringify([connection, key.at.getTime(), key.id])).toString('base64url');
+}
+
+export function decodeCursor(connection: string, cursor: string, argument: 'after' | 'before'): Key {
+  let parsed: unknown;
+  try {
+    parsed = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 3 ||
+    typeof parsed[0] !== 'string' ||
+    !Number.isSafeInteger(parsed[1]) ||
+    !Number.isSafeInteger(parsed[2]) ||
+    parsed[2] < 1
+  ) {
+    throw badInput(`Argument "${argument}" is not a valid cursor: use a cursor returned by this connection.`, argument);
+  }
+  if (parsed[0] !== connection) {
+    throw badInput(`Argument "${argument}" is a cursor of another connection ("${parsed[0]}"), not of "${connection}".`, argument);
+  }
+  const at = new Date(parsed[1] as number);
+  if (Number.isNaN(at.getTime())) throw badInput(`Argument "${argument}" is not a valid cursor.`, argument);
+  return { at, id: parsed[2] as number };
+}
+
+function pageSize(value: number | null | undefined, argument: 'first' | 'last'): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value < 0) throw badInput(`Argument "${argument}" must not be negative.`, argument);
+  if (value > MAX_PAGE_SIZE) {
+    throw badInput(`Argument "${argument}" is ${value}, above the maximum page size of ${MAX_PAGE_SIZE}: page with cursors instead.`, argument);
+  }
+  return value;
+}
+
+export function parsePageArgs(connection: string, args: DefaultConnectionArguments): PageRequest {
+  const first = pageSize(args.first, 'first');
+  const last = pageSize(args.last, 'last');
+  if (first !== undefined && last !== undefined) {
+    throw badInput('Pass either "first" (page forward) or "last" (page backward), not both.', 'last');
+  }
+  const after = args.after ? decodeCursor(connection, args.after, 'after') : undefined;
+  const before = args.before ? decodeCursor(connection, args.before, 'before') : undefined;
+  // `last` alone, or `before` without `first`, pages backward, as the Relay spec reads them.
+  const backward = last !== undefined || (first === undefined && before !== undefined && after === undefined);
+  return {
+    size: first ?? last ?? DEFAULT_PAGE_SIZE,
+    direction: backward ? 'backward' : 'forward',
+    after,
+    before,
+  };
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+}
+
+/**
+ * Builds the connection from the rows a keyset query returned (up to size + 1, in query order). Going forward,
+ * `hasPreviousPage` is true when an `after` cursor was given (its row, at least, lies before); going backward,
+ * `hasNextPage` likewise follows `before`. Relay allows exactly this without an extra query.
+ */
+export function toConnection<R, T>(
+  connection: string,
+  page: PageRequest,
+  rows: readonly R[],
+  keyOf: (row: R) => Key,
+  nodeOf: (row: R) => T,
+): Connection<T> {
+  const more = rows.length > page.size;
+  const pageRows = more ? rows.slice(0, page.size) : [...rows];
+  if (page.direction === 'backward') pageRows.reverse();
+  const edges = pageRows.map((row) => ({ cursor: encodeCursor(connection, keyOf(row)), node: nodeOf(row) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.direction === 'forward' ? more : page.before !== undefined,
+      hasPreviousPage: page.direction === 'forward' ? page.after !== undefined : more,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { feedPage, postsPage } from '../db/queries/posts.js';
+import type { PostRow } from '../db/schema.js';
+import { existing } from '../loaders/map.js';
+import { builder } from './builder.js';
+import { parseRowId } from './ids.js';
+import { parsePageArgs, toConnection } from './pagination.js';
+import { User } from './user.js';
+
+export const Post = builder.objectRef<PostRow>('Post');
+
+builder.node(Post, {
+  description: 'A post in the feed.',
+  id: { resolve: (post) => post.id, parse: parseRowId('Post') },
+  loadMany: (ids, context) => ids.map((id) => context.loaders.post.load(id)),
+  fields: (t) => ({
+    body: t.exposeString('body', { description: 'The text of the post, exactly as written.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the post was written.' }),
+    author: t.field({
+      type: User,
+      description: 'Who wrote the post (batched: one statement for a whole page of posts).',
+      resolve: async (post, _args, context) => existing(await context.loaders.user.load(post.authorId), 'author of a post'),
+    }),
+  }),
+});
+
+const PostConnection = builder.connectionObject(
+  { type: Post, name: 'PostConnection', description: 'A page of posts, newest first.' },
+  { name: 'PostEdge', description: 'A post and its cursor.' },
+);
+
+const postKey = (post: PostRow) => ({ at: post.createdAt, id: post.id });
+const asNode = (post: PostRow) => post;
+
+builder.queryFields((t) => ({
+  posts: t.connection(
+    {
+      type: Post,
+      description: 'Every post, newest first.',
+      resolve: async (_root, args, context) => {
+        const page = parsePageArgs('posts', args);
+        const rows = await postsPage(context.db, page);
+        return toConnection('posts', page, rows, postKey, asNode);
+      },
+    },
+    PostConnection,
+  ),
+  feed: t.connection(
+    {
+      type: Post,
+      nullable: true,
+      description: 'The posts of the users the viewer follows, newest first. Needs a signed-in viewer.',
+      authScopes: { viewer: true },
+      resolve: async (_root, args, context) => {
+        const page = parsePageArgs('feed', args);
+        const rows = await feedPage(context.db, context.viewer!.id, page);
+        return toConnection('feed', page, rows, postKey, asNode);
+      },
+    },
+    PostConnection,
+  ),
+}));
+
+builder.objectField(User, 'posts', (t) =>
+  t.connection(
+    {
+      type: Post,
+      description: 'The posts this user wrote, newest first.',
+      resolve: async (user, args, context) => {
+        const page = parsePageArgs('User.posts', args);
+        const rows = await context.loaders.postsOf(page).load(user.id);
+        return toConnection('User.posts', page, rows, postKey, asNode);
+      },
+    },
+    PostConnection,
+  ),
+);
