@@ -14,25 +14,26 @@ const json = (status: number, body: unknown) =>
 
 export function useHealth(checks: readonly ReadinessCheck[], timeoutMs = 2_000): Plugin {
   return {
-    async onRequest({ url, endResponse }) {
+    async onRequest(event) {
+      const { url } = event;
       if (url.pathname === '/healthz') {
-        endResponse(json(200, { status: 'ok' }));
+        event.endResponse(json(200, { status: 'ok' }));
       } else if (url.pathname === '/readyz') {
         const results = await Promise.all(
-          checks.map(async ({ name, check }) => {
+          checks.map(async (readiness) => {
             try {
               await Promise.race([
-                check(),
+                readiness.check(),
                 new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs).unref()),
               ]);
-              return [name, 'ok'] as const;
+              return [readiness.name, 'ok'] as const;
             } catch {
-              return [name, 'unavailable'] as const;
+              return [readiness.name, 'unavailable'] as const;
             }
           }),
         );
         const ready = results.every(([, status]) => status === 'ok');
-        endResponse(json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) }));
+        event.endResponse(json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) }));
       }
     },
   };
