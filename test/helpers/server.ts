@@ -1,0 +1,57 @@
+/**
+ * The real server over a test database, driven through yoga.fetch (the same handler node:http serves).
+ */
+import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createServer, type TallyServer } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: { data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+}
+
+export interface RequestOptions {
+  variables?: Record<string, unknown>;
+  /** A user id to sign a token for, or a raw Authorization header value. */
+  as?: number;
+  authorization?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestServer extends TestDatabase {
+  readonly yoga: TallyServer;
+  readonly config: Config;
+  graphql<T = Record<string, unknown>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  tokenFor(userId: number, expiresIn?: string): Promise<string>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({ NODE_ENV: 'test', ...env });
+  const testDb = await createTestDatabase();
+  const yoga = createServer({
+    config,
+    database: testDb.database,
+    logger: createLogger(config),
+    verifyToken: createTokenVerifier(config.jwt),
+  });
+  const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(`http://localhost${path}`, init));
+  const tokenFor = (userId: number, expiresIn?: string) => signToken(config.jwt, userId, expiresIn);
+  return {
+    ...testDb,
+    yoga,
+    config,
+    fetch,
+    tokenFor,
+    async graphql<T>(query: string, options: RequestOptions = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...options.headers };
+      if (options.as !== undefined) headers['authorization'] = `Bearer ${await tokenFor(options.as)}`;
+      if (options.authorization !== undefined) headers['authorization'] = options.authorization;
+      const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables: options.variables }) });
+      return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
+    },
+  };
+}
