@@ -38,7 +38,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     logger: createLogger(config),
     verifyToken: createTokenVerifier(config.jwt),
   });
-  const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(`http://localhost${path}`, init));
+  const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
   const tokenFor = (userId: number, expiresIn?: string) => signToken(config.jwt, userId, expiresIn);
   return {
     ...testDb,
