@@ -18,22 +18,27 @@ export const postsPage = (db: Db, page: PageRequest) =>
     .orderBy(...keysetOrder(postKey, page))
     .limit(keysetLimit(page));
 
-/** The posts of the users `viewerId` follows, newest first. */
-export const feedPage = (db: Db, viewerId: number, page: PageRequest) =>
-  db
+/**
+ * The posts of the users `viewerId` follows, newest first: each followee's own newest page (by
+ * posts_author_created_idx), merged and cut to one page. The work is (followees × page size) index reads
+ * however deep the page, where filtering the global post order would scan ever more posts the deeper it goes.
+ */
+export function feedPage(db: Db, viewerId: number, page: PageRequest) {
+  const authorPage = db
     .select()
     .from(posts)
-    .where(
-      and(
-        inArray(
-          posts.authorId,
-          db.select({ id: follows.followeeId }).from(follows).where(eq(follows.followerId, viewerId)),
-        ),
-        keysetWhere(postKey, page),
-      ),
-    )
+    .where(and(eq(posts.authorId, follows.followeeId), keysetWhere(postKey, page)))
     .orderBy(...keysetOrder(postKey, page))
+    .limit(keysetLimit(page))
+    .as('author_page');
+  return db
+    .select({ id: authorPage.id, authorId: authorPage.authorId, body: authorPage.body, createdAt: authorPage.createdAt })
+    .from(follows)
+    .crossJoinLateral(authorPage)
+    .where(eq(follows.followerId, viewerId))
+    .orderBy(...keysetOrder({ at: authorPage.createdAt, id: authorPage.id }, page))
     .limit(keysetLimit(page));
+}
 
 /** One page of posts for each author. */
 export function postsPagesByAuthors(db: Db, authorIds: readonly number[], page: PageRequest) {
