@@ -41,9 +41,11 @@ export interface ServerOptions {
 
 export type TallyServer = YogaServerInstance<Record<string, unknown>, Context>;
 
-const EXAMPLE_QUERY = `# Tally: the 5 newest posts with their authors. Press the run button.
-# Page on with: posts(first: 5, after: "<endCursor>")
+const EXAMPLE_QUERY = `# Tally. Press the run button: you are the demo user
+# (see the Authorization header below).
+# Page on with posts(first: 5, after: "<endCursor>").
 {
+  viewer { username balance { amount currency } }
   posts(first: 5) {
     edges {
       cursor
@@ -51,7 +53,6 @@ const EXAMPLE_QUERY = `# Tally: the 5 newest posts with their authors. Press the
     }
     pageInfo { hasNextPage endCursor }
   }
-  viewer { username balance { amount currency } }
 }
 `;
 
