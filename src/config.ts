@@ -26,8 +26,12 @@ const url = (protocols: readonly string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+/** An integer variable; an empty value counts as unset, as for every other variable. */
 const integer = (defaultValue: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(defaultValue);
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z.coerce.number().int().min(min).max(max).default(defaultValue),
+  );
 
 const envSchema = z
   .object({

@@ -10,13 +10,12 @@
  *         per-request DataLoaders                                    src/context.ts, src/loaders/
  *         named queries, keyset pages                                src/db/queries/, src/db/keyset.ts
  *     → drizzle → pg Pool (→ PgBouncer) → PostgreSQL, or PGlite      src/db/client.ts
- *     → masked errors: only errors marked safe show their message    maskError below
+ *     → masked errors: only errors marked safe show their message    src/mask-error.ts
  *
  * The plugin list below is that order; each stage is one file.
  */
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, maskError as yogaMaskError, type YogaServerInstance } from 'graphql-yoga';
-import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import type { Database } from './db/client.js';
@@ -25,7 +24,7 @@ import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
 import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
 import { useRequestId } from './plugins/use-request-id.js';
-import { requestScope } from './request-scope.js';
+import { createMaskError } from './mask-error.js';
 import { schema } from './schema/index.js';
 
 export interface ServerOptions {
@@ -67,6 +66,8 @@ export function createServer(options: ServerOptions): TallyServer {
     logging: logger,
     // Browsers on other origins are not a client yet; GraphiQL is served from this origin.
     cors: false,
+    // No upload types in the schema: a multipart or form body is an unsupported media type (415).
+    multipart: false,
     // GraphiQL's code is served from the npm package, not a CDN: it works offline and under a strict CSP.
     renderGraphiQL,
     graphiql: production
@@ -76,34 +77,7 @@ export function createServer(options: ServerOptions): TallyServer {
           defaultQuery: EXAMPLE_QUERY,
           headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }, null, 2) : undefined,
         },
-    maskedErrors: {
-      // Never attach the original error (yoga does in development): a client never sees a stack trace.
-      maskError(error, message) {
-        const masked = yogaMaskError(error, message, false);
-        if (masked instanceof GraphQLError && masked.extensions['code'] === 'INTERNAL_SERVER_ERROR') {
-          const requestId = requestScope.getStore()?.requestId;
-          logger.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'unexpected error');
-          return new GraphQLError(`${message} Quote request id ${requestId ?? 'unknown'} when reporting it.`, {
-            nodes: masked.nodes,
-            path: masked.path,
-            extensions: { ...masked.extensions, requestId },
-          });
-        }
-        // Errors raised while resolving that carry no code are Pothos' own argument checks (a malformed global ID,
-        // an ID of the wrong type): the client's to fix, so they get the code that says so.
-        if (masked instanceof GraphQLError && masked.path && masked.extensions['code'] === undefined) {
-          return new GraphQLError(masked.message, {
-            nodes: masked.nodes,
-            source: masked.source,
-            positions: masked.positions,
-            path: masked.path,
-            originalError: masked.originalError,
-            extensions: { ...masked.extensions, code: 'BAD_USER_INPUT' },
-          });
-        }
-        return masked;
-      },
-    },
+    maskedErrors: { maskError: createMaskError(logger) },
     context: createContext(database.db),
     plugins: [
       useRequestId(),

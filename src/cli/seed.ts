@@ -7,18 +7,18 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { SEED_SIZES, seed, type SeedSize, type SeedSizeName } from '../db/seed.js';
-import { runCli } from './run.js';
+import { CliError, runCli } from './run.js';
 
 await runCli(async () => {
   const { values } = parseArgs({
     options: { size: { type: 'string', default: 'demo' }, ledger: { type: 'string' } },
   });
   const sizeName = values.size;
-  if (!(sizeName in SEED_SIZES)) throw new Error(`--size must be one of ${Object.keys(SEED_SIZES).join(', ')}`);
+  if (!(sizeName in SEED_SIZES)) throw new CliError(`--size must be one of ${Object.keys(SEED_SIZES).join(', ')}`);
   const size: SeedSize = { ...SEED_SIZES[sizeName as SeedSizeName] };
   if (values.ledger !== undefined) {
     const match = /^(\d+)(k|m)?$/i.exec(values.ledger);
-    if (!match) throw new Error('--ledger must be a count such as 2m, 500k or 1000');
+    if (!match) throw new CliError('--ledger must be a count such as 2m, 500k or 1000');
     size.ledgerEntries = Number(match[1]) * ({ k: 1_000, m: 1_000_000 }[match[2]?.toLowerCase() ?? ''] ?? 1);
   }
   const config = loadConfig();

@@ -6,16 +6,16 @@ import { signToken } from '../auth/jwt.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { userByUsername } from '../db/queries/users.js';
-import { runCli } from './run.js';
+import { CliError, runCli } from './run.js';
 
 await runCli(async () => {
   const username = process.argv[2];
-  if (!username) throw new Error('usage: npm run token -- <username>');
+  if (!username) throw new CliError('usage: npm run token -- <username>');
   const config = loadConfig();
   const database = await openDatabase(config.database);
   try {
     const user = await userByUsername(database.db, username);
-    if (!user) throw new Error(`no user "${username}" in the ${database.kind} database`);
+    if (!user) throw new CliError(`no user "${username}" in the ${database.kind} database`);
     console.log(`Bearer token for ${user.username} (user id ${user.id}), valid 30 days:`);
     console.log(await signToken(config.jwt, user.id));
   } finally {

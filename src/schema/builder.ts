@@ -8,6 +8,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { Kind } from 'graphql';
 import type { Context } from '../context.js';
 import { AppError, badInput } from '../errors.js';
+import { storableInstant } from './instant.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -70,7 +71,7 @@ function parseDateTime(value: unknown): Date {
   if (!date || Number.isNaN(date.getTime())) {
     throw badInput(`DateTime must be an ISO 8601 timestamp with a time zone, such as "2026-01-31T12:00:00Z"; got ${JSON.stringify(value)}.`);
   }
-  return date;
+  return storableInstant(date, 'DateTime');
 }
 
 builder.scalarType('DateTime', {

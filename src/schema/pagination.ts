@@ -5,6 +5,7 @@
  */
 import type { DefaultConnectionArguments } from '@pothos/plugin-relay';
 import { badInput } from '../errors.js';
+import { storableInstant } from './instant.js';
 import type { Key, PageRequest } from '../db/keyset.js';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -34,8 +35,7 @@ export function decodeCursor(connection: string, cursor: string, argument: 'afte
   if (parsed[0] !== connection) {
     throw badInput(`Argument "${argument}" is a cursor of another connection ("${parsed[0]}"), not of "${connection}".`, argument);
   }
-  const at = new Date(parsed[1] as number);
-  if (Number.isNaN(at.getTime())) throw badInput(`Argument "${argument}" is not a valid cursor.`, argument);
+  const at = storableInstant(new Date(parsed[1] as number), `The time in cursor "${argument}"`, argument);
   return { at, id: parsed[2] as number };
 }
 

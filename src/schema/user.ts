@@ -6,10 +6,11 @@ import { parseRowId } from './ids.js';
 import { Money } from './money.js';
 
 export const User = builder.objectRef<UserRow>('User');
+const parseUserId = parseRowId('User');
 
 builder.node(User, {
   description: 'A person on Tally: a public profile; email, balance and transactions only for themselves.',
-  id: { resolve: (user) => user.id, parse: parseRowId('User') },
+  id: { resolve: (user) => user.id, parse: parseUserId },
   loadMany: (ids, context) => ids.map((id) => context.loaders.user.load(id)),
   fields: (t) => ({
     username: t.exposeString('username', { description: 'The unique handle, such as "demo".' }),
@@ -51,9 +52,10 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, context) => {
       if ((args.username == null) === (args.id == null)) throw badInput('Pass exactly one of "username" and "id".');
-      if (args.id) return context.loaders.user.load(Number(args.id.id));
+      if (args.id) return context.loaders.user.load(parseUserId(args.id.id));
       const username = args.username as string;
-      if (username.length > 100) return null;
+      // No stored username is this long or holds a NUL (which PostgreSQL text cannot hold): no query needed.
+      if (username.length > 100 || username.includes('\u0000')) return null;
       const user = await userByUsername(context.db, username);
       if (user) context.loaders.user.prime(user.id, user);
       return user;

@@ -1,0 +1,21 @@
+/**
+ * Shared assertions for what a client must never see, and small helpers for building requests by hand.
+ */
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { expect } from 'vitest';
+
+/** Signs of leaked internals: a stack frame, a source path, a stack property. */
+const INTERNALS = [/\n\s+at /, /"stack"/, /\bat .*\.(ts|js):\d+/, /node_modules/, /\/src\//];
+
+export function expectNoInternals(text: string): void {
+  for (const pattern of INTERNALS) expect(text, `response leaks internals (${String(pattern)})`).not.toMatch(pattern);
+}
+
+/** The error codes of a GraphQL response body, in order. */
+export function codesOf(body: { errors?: { extensions?: Record<string, unknown> }[] }): unknown[] {
+  return (body.errors ?? []).map((error) => error.extensions?.['code']);
+}
+
+export const globalId = (typename: string, id: number | string) => encodeGlobalID(typename, id);
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+describe('/healthz and /readyz', () => {
+  it('GET /healthz → 200 {status: "ok"}, not cached', async () => {
+    const response = await server.fetch('/healthz');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz → 200 with the database ok', async () => {
+    const response = await server.fetch('/readyz');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
+  });
+
+  it('/healthz costs no SQL', async () => {
+    server.statements.reset();
+    await server.fetch('/healthz');
+    expect(server.statements.count).toBe(0);
+  });
+
+  describe('when the database is gone', () => {
+    let broken: TestServer;
+    beforeAll(async () => {
+      broken = await startTestServer();
+      await broken.close();
+    });
+
+    it('/readyz → 503 naming the database, /healthz still 200', async () => {
+      const ready = await broken.fetch('/readyz');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'not ready', checks: { database: 'unavailable' } });
+      const alive = await broken.fetch('/healthz');
+      expect(alive.status).toBe(200);
+    });
+  });
+});
+
+const CDN_HOSTS = /unpkg\.com|jsdelivr\.net|cdnjs\.cloudflare\.com|esm\.sh|skypack\.dev|googleapis\.com|gstatic\.com|jspm\.io|esm\.run|cdn\.graphql/i;
+
+describe('GraphiQL', () => {
+  let html: string;
+  let response: Response;
+  beforeAll(async () => {
+    response = await server.fetch('/graphql', { headers: { accept: 'text/html' } });
+    html = await response.text();
+  });
+
+  it('is served at /graphql to a browser outside production', () => {
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html).toMatch(/<title>Tally<\/title>/);
+    expect(html).toMatch(/graphiql/i);
+  });
+
+  it('loads nothing from a CDN: no external script or stylesheet, no CDN host anywhere', () => {
+    const external = [...html.matchAll(/<(?:script|link)\b[^>]*?\b(?:src|href)\s*=\s*["']?((?:https?:)?\/\/[^"'\s>]+)/gi)].map((match) => match[1]);
+    expect(external).toEqual([]);
+    expect(html.match(CDN_HOSTS)).toBeNull();
+    expect(html).not.toMatch(/import\(\s*["'`](?:https?:)?\/\//);
+    expect(html).not.toMatch(/@import\s+(?:url\()?["']?(?:https?:)?\/\//);
+  });
+
+  it('carries no token when none was configured', () => {
+    expect(html).not.toMatch(/Bearer ey/);
+  });
+});
+
+describe('in production', () => {
+  let production: TestServer;
+  beforeAll(async () => {
+    production = await startTestServer({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'a-production-secret-of-at-least-32-chars',
+      JWT_ISSUER: 'tally',
+      JWT_AUDIENCE: 'tally-api',
+    });
+  });
+  afterAll(() => production.close());
+
+  it('does not serve GraphiQL', async () => {
+    const response = await production.fetch('/graphql', { headers: { accept: 'text/html' } });
+    expect(response.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    const body = await response.text();
+    expect(body).not.toMatch(/<html|graphiql/i);
+  });
+
+  it('still answers GraphQL and health checks', async () => {
+    const response = await production.graphql('{ viewer { id } }');
+    expect(response.body).toEqual({ data: { viewer: null } });
+    expect((await production.fetch('/healthz')).status).toBe(200);
+  });
+});

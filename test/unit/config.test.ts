@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/config.js';
+
+const SECRET = 'a-production-secret-of-at-least-32-chars';
+
+/** The ConfigError loadConfig throws for this environment (fails the test when it does not throw one). */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig defaults', () => {
+  it('runs with no configuration at all: port 4000, embedded PGlite, development secret', () => {
+    const config = loadConfig({});
+    expect(config.env).toBe('development');
+    expect(config.port).toBe(4000);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: '.data/pglite' });
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.jwt).toEqual({ kind: 'secret', secret: DEVELOPMENT_JWT_SECRET, issuer: 'tally', audience: 'tally-api', development: true });
+    expect(config.logLevel).toBe('info');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('uses PostgreSQL with a pool of 10 when DATABASE_URL is set', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://app@db:5432/tally' });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/tally', poolMax: 10, statementTimeoutMs: 5000 });
+  });
+
+  it('treats an empty DATABASE_URL as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
+  });
+
+  it('treats an empty PORT as unset, not as port 0 (a random port)', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(4000);
+  });
+
+  it('reads numbers, and is silent under test', () => {
+    const config = loadConfig({ NODE_ENV: 'test', PORT: '8080', POOL_MAX: '25', DATABASE_URL: 'postgresql://x/y' });
+    expect(config.port).toBe(8080);
+    expect(config.database).toMatchObject({ kind: 'postgres', poolMax: 25 });
+    expect(config.logLevel).toBe('silent');
+  });
+
+  it('uses the JWKS of an identity provider when JWT_JWKS_URL is set', () => {
+    const config = loadConfig({ JWT_JWKS_URL: 'https://idp.example/.well-known/jwks.json', JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'tally' });
+    expect(config.jwt).toEqual({ kind: 'jwks', jwksUrl: 'https://idp.example/.well-known/jwks.json', issuer: 'https://idp.example/', audience: 'tally' });
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, JWT_ISSUER: 'tally', JWT_AUDIENCE: 'tally-api' });
+    expect(config.jwt).toMatchObject({ kind: 'secret', secret: SECRET, development: false });
+  });
+});
+
+describe('loadConfig refuses bad values, naming the variable', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['POOL_MAX', '0'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://cache:6379'],
+    ['JWT_JWKS_URL', 'ftp://idp/jwks'],
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'verbose'],
+  ])('%s=%j', (variable, value) => {
+    const error = configError({ [variable]: value });
+    expect(error.message).toContain(`${variable}:`);
+    expect(error.message).toContain(JSON.stringify(value));
+  });
+
+  it('a JWT_SECRET shorter than 32 characters, without echoing the secret', () => {
+    const error = configError({ JWT_SECRET: 'short-secret' });
+    expect(error.message).toContain('JWT_SECRET:');
+    expect(error.message).toMatch(/32/);
+    expect(error.message).not.toContain('short-secret');
+  });
+
+  it('both JWT_SECRET and JWT_JWKS_URL', () => {
+    const error = configError({ JWT_SECRET: SECRET, JWT_JWKS_URL: 'https://idp.example/jwks' });
+    expect(error.message).toContain('JWT_JWKS_URL:');
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('production without any JWT configuration (no development secret there)', () => {
+    const error = configError({ NODE_ENV: 'production', JWT_ISSUER: 'tally', JWT_AUDIENCE: 'tally-api' });
+    expect(error.message).toContain('JWT_SECRET:');
+  });
+
+  it('production without issuer or audience', () => {
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: SECRET, JWT_AUDIENCE: 'tally-api' }).message).toContain('JWT_ISSUER:');
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: SECRET, JWT_ISSUER: 'tally' }).message).toContain('JWT_AUDIENCE:');
+  });
+
+  it('lists every bad variable at once', () => {
+    const error = configError({ PORT: 'abc', DATABASE_URL: 'mysql://x' });
+    expect(error.message).toContain('PORT:');
+    expect(error.message).toContain('DATABASE_URL:');
+  });
+});
