@@ -3,6 +3,7 @@
  * pass with their message; anything else becomes INTERNAL_SERVER_ERROR quoting the request id, and is logged
  * with that id. The original error is never attached (yoga does that in development): no stack trace leaves.
  */
+import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import type { Logger } from './logger.js';
@@ -34,9 +35,11 @@ export function createMaskError(logger: Logger) {
         extensions: { ...masked.extensions, requestId },
       });
     }
-    // Errors raised while resolving that carry no code are Pothos' own argument checks (a malformed global ID,
-    // an ID of the wrong type): the client's to fix, so they get the code that says so.
-    if (masked.path && extensions.code === undefined) return withExtensions(masked, { code: 'BAD_USER_INPUT' });
+    // Pothos' own argument checks (a malformed global ID, an ID of the wrong type) are the client's to fix: they
+    // get the code that says so.
+    if (masked.originalError instanceof PothosValidationError && extensions.code === undefined) {
+      return withExtensions(masked, { code: 'BAD_USER_INPUT' });
+    }
 
     // A variable of the wrong type: @graphql-tools marks it 400 without a code and not as spec-governed, so yoga
     // would send 400 even to legacy `application/json` clients, which the GraphQL-over-HTTP spec answers 200.

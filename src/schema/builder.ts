@@ -3,12 +3,15 @@
  * and register themselves on this builder; schema/index.ts imports them all.
  */
 import SchemaBuilder from '@pothos/core';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { Kind } from 'graphql';
 import type { Context } from '../context.js';
 import { AppError, badInput } from '../errors.js';
 import { storableInstant } from './instant.js';
+
+/** The types that implement Node (test/unit/schema.test.ts checks this list against the schema). */
+export const NODE_TYPES: ReadonlySet<string> = new Set(['User', 'Post', 'Transaction']);
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -41,6 +44,15 @@ export const builder = new SchemaBuilder<{
   },
   relay: {
     clientMutationId: 'omit',
+    // A well-formed ID naming no type of ours is the client's mistake, said as such (Pothos would say the type
+    // "has not been implemented", which speaks of the server's internals).
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeGlobalID(globalID);
+      if (!NODE_TYPES.has(decoded.typename)) {
+        throw badInput(`"${globalID}" is not a valid global ID: it names no type of Tally object.`);
+      }
+      return decoded;
+    },
     cursorType: 'String',
     nodeFieldOptions: { nullable: false },
     nodeTypeOptions: { description: 'An object with a globally unique, opaque ID (the Relay Global Object Identification spec).' },

@@ -54,8 +54,9 @@ export function parsePageArgs(connection: string, args: DefaultConnectionArgumen
   if (first !== undefined && last !== undefined) {
     throw badInput('Pass either "first" (page forward) or "last" (page backward), not both.', 'last');
   }
-  const after = args.after ? decodeCursor(connection, args.after, 'after') : undefined;
-  const before = args.before ? decodeCursor(connection, args.before, 'before') : undefined;
+  // An empty string is a malformed cursor, not an absent one: silently serving the first page would hide a bug.
+  const after = args.after != null ? decodeCursor(connection, args.after, 'after') : undefined;
+  const before = args.before != null ? decodeCursor(connection, args.before, 'before') : undefined;
   // `last` alone, or `before` without `first`, pages backward, as the Relay spec reads them.
   const backward = last !== undefined || (first === undefined && before !== undefined && after === undefined);
   return {

@@ -56,3 +56,37 @@ export async function addEntry(
     .returning();
   return entry!;
 }
+
+/** `count` users with their accounts, in two statements; `fields(i)` sets the columns of the i-th. */
+export async function createUsers(
+  db: Db,
+  count: number,
+  fields: (index: number) => Partial<typeof users.$inferInsert> = () => ({}),
+): Promise<UserRow[]> {
+  const values = Array.from({ length: count }, (_, index) => {
+    sequence += 1;
+    const username = `person${sequence}_${Math.random().toString(36).slice(2, 8)}`;
+    return { name: `Person ${sequence}`, email: `${username}@example.test`, username, ...fields(index) };
+  });
+  const rows = await db.insert(users).values(values).returning();
+  await db.insert(accounts).values(rows.map((user) => ({ userId: user.id, currency: 'USD' as const, balance: 0n })));
+  // RETURNING lists rows as they were inserted, but say so rather than rely on it.
+  return values.map((value) => rows.find((row) => row.username === value.username)!);
+}
+
+/** Posts in one statement, ids ascending in the order given (equal timestamps are then ordered by that). */
+export async function createPosts(
+  db: Db,
+  rows: readonly (Partial<typeof posts.$inferInsert> & { authorId: number })[],
+): Promise<PostRow[]> {
+  const inserted = await db.insert(posts).values(rows.map((row) => ({ body: 'A post', ...row }))).returning();
+  return inserted.sort((a, b) => a.id - b.id);
+}
+
+/** Follows in one statement. */
+export async function followMany(
+  db: Db,
+  rows: readonly { followerId: number; followeeId: number; createdAt?: Date }[],
+): Promise<void> {
+  await db.insert(follows).values(rows.map((row) => ({ ...row })));
+}
