@@ -3,6 +3,7 @@
  *
  *   HTTP (node:http, main.ts) → graphql-yoga at /graphql            src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
+ *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
  *     → /healthz, /readyz                                            src/plugins/use-health.ts
  *     → auth: Bearer JWT → viewer; bad token = 401                   src/plugins/use-auth.ts, src/auth/jwt.ts
  *     → parse + validate (yoga's caches) → execute
@@ -25,6 +26,8 @@ import { useAuth } from './plugins/use-auth.js';
 import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
 import { useRequestId } from './plugins/use-request-id.js';
 import { createMaskError } from './mask-error.js';
+import { createMetrics } from './metrics.js';
+import { useObservability } from './plugins/use-observability.js';
 import { schema } from './schema/index.js';
 
 export interface ServerOptions {
@@ -81,6 +84,7 @@ export function createServer(options: ServerOptions): TallyServer {
     context: createContext(database.db),
     plugins: [
       useRequestId(),
+      useObservability(createMetrics(database.pool), logger, '/graphql'),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useAuth(options.verifyToken),
     ],

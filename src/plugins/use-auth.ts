@@ -6,6 +6,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { AppError } from '../errors.js';
 import { InvalidTokenError, type VerifyToken, type Viewer } from '../auth/jwt.js';
+import { requestScope } from '../request-scope.js';
 
 const viewers = new WeakMap<Request, Viewer | null>();
 
@@ -32,7 +33,10 @@ export function useAuth(verifyToken: VerifyToken): Plugin {
       const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
       if (!match?.[1]) throw unauthenticated('expected "Authorization: Bearer <token>"');
       try {
-        viewers.set(request, await verifyToken(match[1]));
+        const viewer = await verifyToken(match[1]);
+        viewers.set(request, viewer);
+        const scope = requestScope.getStore();
+        if (scope) scope.viewerId = viewer.id;
       } catch (error) {
         if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
         throw error;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
-import { requestScope, type RequestScope } from '../request-scope.js';
+import { newRequestScope, requestScope, type RequestScope } from '../request-scope.js';
 
 const CLIENT_ID = /^[\w.:-]{1,128}$/;
 const scopes = new WeakMap<Request, RequestScope>();
@@ -19,7 +19,7 @@ export function useRequestId(): Plugin {
     instrumentation: {
       request({ request }, wrapped) {
         const sent = request.headers.get('x-request-id');
-        const scope: RequestScope = { requestId: sent && CLIENT_ID.test(sent) ? sent : randomUUID(), sqlStatements: 0 };
+        const scope = newRequestScope(sent && CLIENT_ID.test(sent) ? sent : randomUUID());
         scopes.set(request, scope);
         return requestScope.run(scope, wrapped);
       },

@@ -3,7 +3,7 @@
  */
 import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -29,13 +29,13 @@ export interface TestServer extends TestDatabase {
   tokenFor(userId: number, expiresIn?: string): Promise<string>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
   const config = loadConfig({ NODE_ENV: 'test', ...env });
   const testDb = await createTestDatabase();
   const yoga = createServer({
     config,
     database: testDb.database,
-    logger: createLogger(config),
+    logger: logger ?? createLogger(config),
     verifyToken: createTokenVerifier(config.jwt),
   });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));

@@ -1,0 +1,88 @@
+/**
+ * Prometheus metrics, one registry per server (tests run several in one process). Operation names come from
+ * clients, so their label is bounded: past MAX_OPERATIONS distinct names, new ones count as "other" instead of
+ * growing memory without end.
+ */
+import type pg from 'pg';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const MAX_OPERATIONS = 200;
+
+export interface RequestObservation {
+  readonly operation: string;
+  readonly status: number;
+  readonly seconds: number;
+  readonly sqlStatements: number;
+  readonly errorCodes: readonly string[];
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  observe(observation: RequestObservation): void;
+}
+
+export function createMetrics(pool: pg.Pool | undefined): Metrics {
+  const registry = new Registry();
+  // Process memory, CPU, GC and event-loop lag (tally_nodejs_eventloop_lag_*), from prom-client's defaults.
+  collectDefaultMetrics({ register: registry, prefix: 'tally_' });
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'tally_graphql_requests_total',
+    help: 'GraphQL HTTP requests by operation name and HTTP status.',
+    labelNames: ['operation', 'status'] as const,
+    registers,
+  });
+  const errors = new Counter({
+    name: 'tally_graphql_errors_total',
+    help: 'GraphQL errors in responses by operation name and extensions.code.',
+    labelNames: ['operation', 'code'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'tally_graphql_request_duration_seconds',
+    help: 'Time from request received to response ready, by operation name.',
+    labelNames: ['operation'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const statements = new Histogram({
+    name: 'tally_sql_statements_per_request',
+    help: 'SQL statements one GraphQL request sent, by operation name (an N+1 shows here first).',
+    labelNames: ['operation'] as const,
+    buckets: [0, 1, 2, 3, 4, 6, 10, 20, 50],
+    registers,
+  });
+  if (pool) {
+    new Gauge({
+      name: 'tally_pg_pool_clients',
+      help: 'pg pool clients: in use, idle, and requests waiting for one.',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  const operations = new Set<string>();
+  const bounded = (operation: string) => {
+    if (operations.has(operation)) return operation;
+    if (operations.size >= MAX_OPERATIONS) return 'other';
+    operations.add(operation);
+    return operation;
+  };
+
+  return {
+    registry,
+    observe({ operation, status, seconds, sqlStatements, errorCodes }) {
+      const label = bounded(operation);
+      requests.inc({ operation: label, status: String(status) });
+      duration.observe({ operation: label }, seconds);
+      statements.observe({ operation: label }, sqlStatements);
+      for (const code of errorCodes) errors.inc({ operation: label, code });
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Seeing inside: one JSON log line per GraphQL request (request id, viewer, operation, status, duration, SQL
+ * statements, error codes) and the same figures as Prometheus metrics, served at /metrics.
+ */
+import { getOperationAST, type DocumentNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { requestScope } from '../request-scope.js';
+import { scopeOf } from './use-request-id.js';
+
+export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoint: string): Plugin {
+  return {
+    async onRequest(event) {
+      if (event.url.pathname === '/metrics') {
+        event.endResponse(
+          new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }),
+        );
+      }
+    },
+    onExecute({ args }) {
+      const scope = requestScope.getStore();
+      if (scope) scope.operationName = getOperationAST(args.document as DocumentNode, args.operationName as string | undefined)?.name?.value;
+    },
+    // The final result, after masking, whatever stage produced it (execution, validation, auth's 401).
+    onResultProcess({ request, result }) {
+      const scope = scopeOf(request);
+      if (!scope || Symbol.asyncIterator in result) return;
+      for (const single of Array.isArray(result) ? result : [result]) {
+        for (const error of single.errors ?? []) {
+          const code = error.extensions?.['code'];
+          scope.errorCodes.push(typeof code === 'string' ? code : 'UNKNOWN');
+        }
+      }
+    },
+    onResponse({ request, response }) {
+      const scope = scopeOf(request);
+      if (!scope || new URL(request.url).pathname !== graphqlEndpoint) return;
+      const seconds = (performance.now() - scope.startedAt) / 1000;
+      const operation = scope.operationName ?? 'anonymous';
+      metrics.observe({ operation, status: response.status, seconds, sqlStatements: scope.sqlStatements, errorCodes: scope.errorCodes });
+      logger.info(
+        {
+          requestId: scope.requestId,
+          viewerId: scope.viewerId,
+          operation,
+          status: response.status,
+          ms: Math.round(seconds * 10_000) / 10,
+          sql: scope.sqlStatements,
+          ...(scope.errorCodes.length > 0 ? { errors: scope.errorCodes } : {}),
+        },
+        'graphql request',
+      );
+    },
+  };
+}
