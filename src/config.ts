@@ -50,8 +50,12 @@ const envSchema = z
     JWT_ISSUER: optionalString,
     JWT_AUDIENCE: optionalString,
     LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+    UNBATCHED_LOADERS: z.enum(['true', 'false', '']).optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.UNBATCHED_LOADERS === 'true' && env.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['UNBATCHED_LOADERS'], message: 'is a load-test switch and never allowed in production' });
+    }
     if (env.JWT_SECRET && env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_JWKS_URL'], message: 'set JWT_SECRET or JWT_JWKS_URL, not both' });
     }
@@ -95,6 +99,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly jwt: JwtConfig;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Load tests only: every loader fetches one key per statement, the N+1 that batching removes. */
+  readonly unbatchedLoaders: boolean;
 }
 
 export class ConfigError extends Error {
@@ -132,5 +138,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: env.REDIS_URL,
     jwt,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    unbatchedLoaders: env.UNBATCHED_LOADERS === 'true',
   } satisfies Config);
 }

@@ -2,7 +2,7 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Viewer } from './auth/jwt.js';
 import type { Db } from './db/client.js';
-import { createLoaders, type Loaders } from './loaders/index.js';
+import { createLoaders, type LoaderOptions, type Loaders } from './loaders/index.js';
 import { viewerOf } from './plugins/use-auth.js';
 
 export interface Context {
@@ -11,10 +11,10 @@ export interface Context {
   readonly db: Db;
 }
 
-export function createContext(db: Db) {
+export function createContext(db: Db, loaderOptions: LoaderOptions = {}) {
   return ({ request }: YogaInitialContext): Context => ({
     viewer: viewerOf(request),
-    loaders: createLoaders(db),
+    loaders: createLoaders(db, loaderOptions),
     db,
   });
 }

@@ -81,7 +81,7 @@ export function createServer(options: ServerOptions): TallyServer {
           headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }, null, 2) : undefined,
         },
     maskedErrors: { maskError: createMaskError(logger) },
-    context: createContext(database.db),
+    context: createContext(database.db, { batch: !config.unbatchedLoaders }),
     plugins: [
       useRequestId(),
       useObservability(createMetrics(database.pool), logger, '/graphql'),

@@ -12,19 +12,27 @@ import type { AccountRow, PostRow, TransactionRow, UserRow } from '../db/schema.
 import { mapTo } from './map.js';
 import { pageLoader } from './pages.js';
 
-export function createLoaders(db: Db) {
+export interface LoaderOptions {
+  /** false only in load tests, to measure the N+1 that batching removes (config UNBATCHED_LOADERS). */
+  readonly batch?: boolean;
+}
+
+export function createLoaders(db: Db, { batch = true }: LoaderOptions = {}) {
+  const options = { batch };
   return {
-    user: new DataLoader<number, UserRow | null>(async (ids) => mapTo(ids, await usersByIds(db, ids), (r) => r.id)),
-    post: new DataLoader<number, PostRow | null>(async (ids) => mapTo(ids, await postsByIds(db, ids), (r) => r.id)),
-    transaction: new DataLoader<number, TransactionRow | null>(async (ids) =>
-      mapTo(ids, await transactionsByIds(db, ids), (r) => r.id),
+    user: new DataLoader<number, UserRow | null>(async (ids) => mapTo(ids, await usersByIds(db, ids), (r) => r.id), options),
+    post: new DataLoader<number, PostRow | null>(async (ids) => mapTo(ids, await postsByIds(db, ids), (r) => r.id), options),
+    transaction: new DataLoader<number, TransactionRow | null>(
+      async (ids) => mapTo(ids, await transactionsByIds(db, ids), (r) => r.id),
+      options,
     ),
-    account: new DataLoader<number, AccountRow | null>(async (userIds) =>
-      mapTo(userIds, await accountsByUserIds(db, userIds), (r) => r.userId),
+    account: new DataLoader<number, AccountRow | null>(
+      async (userIds) => mapTo(userIds, await accountsByUserIds(db, userIds), (r) => r.userId),
+      options,
     ),
-    postsOf: pageLoader<PostRow>((ids, page) => postsPagesByAuthors(db, ids, page)),
-    followersOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'followers', ids, page)),
-    followingOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'following', ids, page)),
+    postsOf: pageLoader<PostRow>((ids, page) => postsPagesByAuthors(db, ids, page), options),
+    followersOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'followers', ids, page), options),
+    followingOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'following', ids, page), options),
   };
 }
 

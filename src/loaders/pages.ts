@@ -11,14 +11,16 @@ export type PageLoader<Row> = (page: PageRequest) => DataLoader<number, Row[]>;
 
 export function pageLoader<Row>(
   fetch: (parentIds: readonly number[], page: PageRequest) => Promise<WithParent<Row>[]>,
+  options: { batch: boolean },
 ): PageLoader<Row> {
   const byPage = new Map<string, DataLoader<number, Row[]>>();
   return (page) => {
     const id = `${page.direction}:${page.size}:${page.after?.at.getTime()}:${page.after?.id}:${page.before?.at.getTime()}:${page.before?.id}`;
     let loader = byPage.get(id);
     if (!loader) {
-      loader = new DataLoader(async (parentIds) =>
-        mapToMany(parentIds, await fetch(parentIds, page), (row) => row.parentId),
+      loader = new DataLoader(
+        async (parentIds) => mapToMany(parentIds, await fetch(parentIds, page), (row) => row.parentId),
+        options,
       );
       byPage.set(id, loader);
     }
