@@ -1,0 +1,181 @@
+/**
+ * The report of one run, as markdown (for the repository and the closing note) and as one self-contained HTML
+ * page with charts (requests/s over time, latency by percentile): no script, no external asset.
+ */
+import type { Measurement } from './measure.js';
+import type { Scenario } from './scenarios.js';
+
+export interface RunInfo {
+  readonly startedAt: Date;
+  readonly machine: Record<string, string>;
+  readonly connections: number;
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+}
+
+export interface ReportInput {
+  readonly scenario: Scenario;
+  readonly info: RunInfo;
+  readonly results: ReadonlyMap<string, Measurement>;
+}
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+const fixed = (value: number | undefined, digits = 1) => (value === undefined ? '–' : value.toFixed(digits));
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function statuses(m: Measurement): string {
+  const parts = Object.entries(m.statusCounts)
+    .filter(([status]) => status !== '200')
+    .map(([status, count]) => `${status}: ${count}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+/** The baselines and the peer every server is compared with, where the scenario has them. */
+function references(results: ReadonlyMap<string, Measurement>): [string, Measurement][] {
+  return [...results].filter(([label]) => !label.startsWith('Tally') || results.size <= 2);
+}
+
+export function goalLines(input: ReportInput): string[] {
+  return input.scenario.goals.map((goal) => {
+    const holds = goal.holds(input.results);
+    return `${holds === undefined ? '–' : holds ? 'holds' : 'MISSED'}: ${goal.description}`;
+  });
+}
+
+export function markdown(input: ReportInput): string {
+  const { scenario, info, results } = input;
+  const lines = [
+    `# Load test: ${scenario.name}`,
+    '',
+    scenario.description,
+    '',
+    `Run ${info.startedAt.toISOString()}: ${info.connections} connections, ${info.warmupSeconds} s warm-up, ${info.durationSeconds} s measured per server, one server after another; data set \`${scenario.sizeName}\`${scenario.throughPgBouncer ? ', through PgBouncer (transaction mode)' : ''}.`,
+    '',
+    '| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors / timeouts | non-2xx | SQL/request (PostgreSQL) | SQL/request (Tally) | peak PG connections | RSS start / peak / end MB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |',
+    ...[...results].map(
+      ([label, m]) =>
+        `| ${label} | ${m.requestsPerSecond.toFixed(0)} | ${m.latencyMs.p50} | ${m.latencyMs.p90} | ${m.latencyMs.p99} | ${m.latencyMs.max} | ${m.connectionErrors} / ${m.timeouts} | ${statuses(m)} | ${fixed(m.sqlPerRequestPg, 2)} | ${fixed(m.sqlPerRequestTally, 2)} | ${m.peakPgConnections} | ${mb(m.rssBytes.start)} / ${mb(m.rssBytes.peak)} / ${mb(m.rssBytes.end)} |`,
+    ),
+    '',
+  ];
+  const refs = references(results);
+  if (refs.length > 0 && results.size > 2) {
+    lines.push('Ratios (requests/s of the row ÷ requests/s of the column; p99 ratio in brackets, lower is better):', '');
+    lines.push(`| server | ${refs.map(([label]) => `÷ ${label}`).join(' | ')} |`, `| --- | ${refs.map(() => '---:').join(' | ')} |`);
+    for (const [label, m] of results) {
+      const cells = refs.map(([, ref]) => `${(m.requestsPerSecond / ref.requestsPerSecond).toFixed(2)}× (${(m.latencyMs.p99 / Math.max(ref.latencyMs.p99, 1)).toFixed(2)})`);
+      lines.push(`| ${label} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  lines.push('Targets:', '', ...goalLines(input).map((line) => `- ${line}`), '');
+  lines.push('Machine and versions:', '', ...Object.entries(info.machine).map(([key, value]) => `- ${key}: ${value}`), '');
+  lines.push(
+    'SQL/request (PostgreSQL) is the database\'s committed and rolled-back transaction count over requests (every statement outside a transaction block is one); SQL/request (Tally) is Tally\'s own per-request count from /metrics.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+const COLORS = ['#7a7a7a', '#2f6db5', '#c2452d', '#d99a1e', '#2c9a5b', '#8a4fbf'];
+
+function lineChart(title: string, yLabel: string, series: { label: string; points: [number, number][] }[], xLabel: string, xTicks?: string[]): string {
+  const width = 760;
+  const height = 300;
+  const left = 60;
+  const bottom = 40;
+  const top = 30;
+  const right = 200;
+  const all = series.flatMap((s) => s.points);
+  const xMax = Math.max(1, ...all.map(([x]) => x));
+  const yMax = Math.max(1, ...all.map(([, y]) => y)) * 1.1;
+  const x = (value: number) => left + (value / xMax) * (width - left - right);
+  const y = (value: number) => height - bottom - (value / yMax) * (height - bottom - top);
+  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const value = yMax * f;
+    return `<line x1="${left}" x2="${width - right}" y1="${y(value)}" y2="${y(value)}" stroke="#e4e4e4"/><text x="${left - 6}" y="${y(value) + 4}" text-anchor="end" font-size="11">${value >= 100 ? value.toFixed(0) : value.toFixed(1)}</text>`;
+  });
+  const xTickMarks = (xTicks ?? []).map((label, i, ticks) => `<text x="${x((i / Math.max(1, ticks.length - 1)) * xMax)}" y="${height - bottom + 16}" text-anchor="middle" font-size="11">${escape(label)}</text>`);
+  const paths = series.map((s, i) => {
+    const d = s.points.map(([px, py], j) => `${j === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ');
+    const color = COLORS[i % COLORS.length]!;
+    return `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/><rect x="${width - right + 12}" y="${top + i * 20}" width="12" height="12" fill="${color}"/><text x="${width - right + 30}" y="${top + i * 20 + 10}" font-size="12">${escape(s.label)}</text>`;
+  });
+  return `<figure><figcaption>${escape(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">
+${grid.join('\n')}
+<line x1="${left}" x2="${left}" y1="${top}" y2="${height - bottom}" stroke="#999"/><line x1="${left}" x2="${width - right}" y1="${height - bottom}" y2="${height - bottom}" stroke="#999"/>
+${xTickMarks.join('\n')}
+<text x="${(left + width - right) / 2}" y="${height - 6}" text-anchor="middle" font-size="12">${escape(xLabel)}</text>
+<text x="14" y="${(top + height - bottom) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${(top + height - bottom) / 2})">${escape(yLabel)}</text>
+${paths.join('\n')}
+</svg></figure>`;
+}
+
+const PERCENTILES = ['p50', 'p75', 'p90', 'p97_5', 'p99', 'p99_9', 'max'] as const;
+
+export function html(input: ReportInput): string {
+  const { results } = input;
+  const md = markdown(input);
+  const throughput = lineChart(
+    'Requests per second, each second of the measured run',
+    'requests/s',
+    [...results].map(([label, m]) => ({ label, points: m.perSecond.map((count, i) => [i + 1, count] as [number, number]) })),
+    'second',
+  );
+  const latency = lineChart(
+    'Latency by percentile',
+    'ms',
+    [...results].map(([label, m]) => ({ label, points: PERCENTILES.map((p, i) => [i, m.latencyMs[p]] as [number, number]) })),
+    'percentile',
+    PERCENTILES.map((p) => p.replace('_', '.')),
+  );
+  const rss = lineChart(
+    'Server memory (RSS) each second',
+    'MB',
+    [...results].map(([label, m]) => ({ label, points: m.rssBytes.samples.map((bytes, i) => [i + 1, bytes / 1024 / 1024] as [number, number]) })),
+    'second',
+  );
+  const body = md
+    .split('\n\n')
+    .map((block) => {
+      if (block.startsWith('# ')) return `<h1>${escape(block.slice(2))}</h1>`;
+      if (block.startsWith('|')) {
+        const rows = block.split('\n').filter((row, i) => i !== 1);
+        return `<table>${rows
+          .map((row, i) => {
+            const cells = row.split('|').slice(1, -1).map((cell) => cell.trim());
+            const tag = i === 0 ? 'th' : 'td';
+            return `<tr>${cells.map((cell) => `<${tag}>${escape(cell)}</${tag}>`).join('')}</tr>`;
+          })
+          .join('')}</table>`;
+      }
+      if (block.startsWith('- ')) {
+        return `<ul>${block
+          .split('\n')
+          .map((item) => {
+            const text = escape(item.slice(2));
+            const cls = text.startsWith('MISSED') ? ' class="missed"' : text.startsWith('holds') ? ' class="holds"' : '';
+            return `<li${cls}>${text}</li>`;
+          })
+          .join('')}</ul>`;
+      }
+      return `<p>${escape(block)}</p>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tally load test: ${escape(input.scenario.name)}</title>
+<style>
+body { font: 14px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; } th:first-child, td:first-child { text-align: left; }
+th { background: #f4f4f4; } figure { margin: 1.5rem 0; } figcaption { font-weight: 600; margin-bottom: .25rem; }
+li.holds { color: #1d7a45; } li.missed { color: #b3261e; font-weight: 600; }
+</style></head><body>
+${body}
+${throughput}
+${latency}
+${rss}
+</body></html>
+`;
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run loadtest -- <scenario> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]`
+ *
+ * Prepares what the scenario needs (services, a seeded database, a compiled Tally), then starts each server it
+ * compares as a child process on loopback, checks its answer, warms it up, measures it, stops it, and writes the
+ * report (markdown + HTML) to loadtest/reports/. Everything it starts, it stops; every run is bounded in time.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { measure, type Measurement } from './measure.js';
+import { ADMIN_URL, buildTally, databaseUrl, ensureServices, PGBOUNCER_PORT, prepareDatabase } from './prepare.js';
+import { goalLines, html, markdown, type RunInfo } from './report.js';
+import { scenario as scenarioNamed, type Target } from './scenarios.js';
+import { startServer, type RunningServer } from './servers.js';
+
+const log = (line: string) => console.log(`[loadtest] ${line}`);
+
+function version(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(join('node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+/** Every body and name in a response, in order: the same data whatever shape each server gives it. */
+function texts(value: unknown, key: 'body' | 'name', into: string[] = []): string[] {
+  if (Array.isArray(value)) for (const item of value) texts(item, key, into);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === key && typeof v === 'string') into.push(v);
+      else texts(v, key, into);
+    }
+  }
+  return into;
+}
+
+async function checkAnswer(server: RunningServer, target: Target, admin: pg.Client): Promise<void> {
+  const request = target.requests[0]!;
+  const response = await fetch(`${server.url}${request.path ?? '/graphql'}`, {
+    method: request.method ?? 'POST',
+    headers: request.headers as Record<string, string>,
+    body: request.body as string,
+  });
+  const answer = (await response.json()) as { errors?: unknown };
+  if (response.status !== 200 || answer.errors) throw new Error(`${target.label} answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
+  if (target.expectsNewestPosts) {
+    const { rows } = await admin.query<{ body: string; name: string }>(
+      'select p.body, u.name from posts p join users u on u.id = p.author_id order by p.created_at desc, p.id desc limit 20',
+    );
+    const expected = JSON.stringify([rows.map((r) => r.body), rows.map((r) => r.name)]);
+    const got = JSON.stringify([texts(answer, 'body'), texts(answer, 'name')]);
+    if (expected !== got) throw new Error(`${target.label} does not answer the 20 newest posts with their authors:\n${got.slice(0, 400)}`);
+  }
+  if (target.expectsEdges !== undefined) {
+    const edges = JSON.stringify(answer).match(/"cursor"/g)?.length ?? 0;
+    if (edges !== target.expectsEdges) throw new Error(`${target.label} answered ${edges} edges, expected ${target.expectsEdges}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      size: { type: 'string', default: 'load' },
+      out: { type: 'string', default: 'loadtest/reports' },
+    },
+  });
+  const name = positionals[0];
+  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]');
+  if (values.size !== 'load' && values.size !== 'demo') throw new Error('--size must be load or demo');
+  const scenario = scenarioNamed(name, values.size);
+  const connections = Number(values.connections ?? scenario.connections);
+  const durationSeconds = Number(values.duration ?? scenario.durationSeconds);
+  const warmupSeconds = Number(values.warmup ?? scenario.warmupSeconds);
+  for (const [flag, value] of [['connections', connections], ['duration', durationSeconds], ['warmup', warmupSeconds]] as const) {
+    if (!Number.isInteger(value) || value < (flag === 'warmup' ? 0 : 1) || value > 10_000) throw new Error(`--${flag} must be a whole number`);
+  }
+
+  await ensureServices(scenario.throughPgBouncer, log);
+  const database = `tally_loadtest_${scenario.sizeName.replace(/\W/g, '_')}`;
+  await prepareDatabase(database, scenario.size, log);
+  buildTally(log);
+
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  const data = new pg.Client({ connectionString: databaseUrl(database) });
+  await data.connect();
+  const startedAt = new Date();
+  const results = new Map<string, Measurement>();
+  try {
+    const targets = await scenario.targets(data);
+    const serverUrl = databaseUrl(database, scenario.throughPgBouncer ? PGBOUNCER_PORT : 5432);
+    for (const target of targets) {
+      log(`${target.label}: starting ${target.server}`);
+      const server = await startServer({ kind: target.server, databaseUrl: serverUrl, poolMax: 10 });
+      try {
+        await checkAnswer(server, target, data);
+        log(`${target.label}: answer checked; ${warmupSeconds} s warm-up, ${durationSeconds} s measured at ${connections} connections`);
+        const result = await measure(server, { connections, durationSeconds, warmupSeconds, requests: target.requests }, admin, database);
+        results.set(target.label, result);
+        log(`${target.label}: ${result.requestsPerSecond.toFixed(0)} requests/s, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, errors ${result.connectionErrors}`);
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await data.end();
+    await admin.end().catch(() => undefined);
+  }
+
+  const pgVersion = await (async () => {
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    const { rows } = await client.query<{ server_version: string }>('show server_version');
+    await client.end();
+    return rows[0]?.server_version ?? 'unknown';
+  })();
+  const info: RunInfo = {
+    startedAt,
+    connections,
+    durationSeconds,
+    warmupSeconds,
+    machine: {
+      cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+      memory: `${(totalmem() / 1024 ** 3).toFixed(0)} GiB`,
+      node: process.version,
+      postgresql: pgVersion,
+      'load generator': `autocannon ${version('autocannon')}, in this process`,
+      versions: `graphql-yoga ${version('graphql-yoga')}, @pothos/core ${version('@pothos/core')}, drizzle-orm ${version('drizzle-orm')}, pg ${version('pg')}, postgraphile ${version('postgraphile')}`,
+    },
+  };
+  const input = { scenario, info, results };
+  mkdirSync(values.out, { recursive: true });
+  writeFileSync(join(values.out, `${scenario.name}.md`), markdown(input));
+  writeFileSync(join(values.out, `${scenario.name}.html`), html(input));
+  log(`report: ${join(values.out, `${scenario.name}.md`)} and .html`);
+  for (const line of goalLines(input)) log(line);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`[loadtest] failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

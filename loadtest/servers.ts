@@ -1,0 +1,132 @@
+/**
+ * The servers a scenario compares, each started as its own process on a loopback port, and how to tell when it
+ * is ready. Every server answers the same question over the same database.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export type ServerKind = 'bare-http' | 'bare-pg' | 'postgraphile' | 'tally-unbatched' | 'tally';
+
+export interface ServerSpec {
+  readonly kind: ServerKind;
+  readonly databaseUrl?: string;
+  readonly poolMax?: number;
+  readonly env?: Record<string, string>;
+}
+
+export interface RunningServer {
+  readonly kind: ServerKind;
+  readonly port: number;
+  readonly pid: number;
+  readonly url: string;
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+export const TALLY_TEST_SECRET = 'loadtest-secret-loadtest-secret-loadtest';
+export const TALLY_ISSUER = 'tally-loadtest';
+export const TALLY_AUDIENCE = 'tally-api';
+
+const TSX = ['--import', 'tsx'];
+
+function command(spec: ServerSpec): string[] {
+  switch (spec.kind) {
+    case 'bare-http':
+      return [...TSX, 'loadtest/servers/bare-http.ts'];
+    case 'bare-pg':
+      return [...TSX, 'loadtest/servers/bare-pg.ts'];
+    case 'postgraphile':
+      return [...TSX, 'loadtest/servers/postgraphile.ts'];
+    case 'tally':
+    case 'tally-unbatched':
+      return ['dist/src/main.js'];
+  }
+}
+
+function environment(spec: ServerSpec, port: number): Record<string, string> {
+  const common = { PORT: String(port), POOL_MAX: String(spec.poolMax ?? 10), DATABASE_URL: spec.databaseUrl ?? '' };
+  if (spec.kind !== 'tally' && spec.kind !== 'tally-unbatched') return common;
+  return {
+    ...common,
+    HOST: '127.0.0.1',
+    // The switch is refused in production, so the unbatched baseline runs as "test"; nothing else differs.
+    NODE_ENV: spec.kind === 'tally' ? 'production' : 'test',
+    UNBATCHED_LOADERS: spec.kind === 'tally-unbatched' ? 'true' : 'false',
+    JWT_SECRET: TALLY_TEST_SECRET,
+    JWT_ISSUER: TALLY_ISSUER,
+    JWT_AUDIENCE: TALLY_AUDIENCE,
+    LOG_LEVEL: 'warn',
+    ...spec.env,
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode} before answering`);
+    try {
+      await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`server did not answer ${url} within ${timeoutMs / 1000} s`);
+}
+
+export async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, command(spec), {
+    env: { ...process.env, ...environment(spec, port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilAnswering(`${url}/graphql`, child, 60_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${spec.kind}: ${(error as Error).message}\n${stderr}`, { cause: error });
+  }
+  const pid = child.pid!;
+  return {
+    kind: spec.kind,
+    port,
+    pid,
+    url,
+    rssBytes() {
+      try {
+        const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return match ? Number(match[1]) * 1024 : 0;
+      } catch {
+        return 0;
+      }
+    },
+    stop() {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}
