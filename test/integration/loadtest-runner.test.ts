@@ -1,0 +1,47 @@
+/**
+ * The load-test runner end to end on a tiny run (2 connections, 2 s, demo data), so it cannot rot: it prepares
+ * its database, starts every server of the feed scenario, checks each answer, measures, stops them all and
+ * writes both reports. Not a timing test: it asserts that every figure was measured, not how large it is.
+ * Like the runner, it needs the PostgreSQL every machine here runs (LOADTEST_ADMIN_URL, 127.0.0.1:5432 by default).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const out = mkdtempSync(join(tmpdir(), 'tally-loadtest-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const SERVERS = ['bare node:http (1 KB JSON)', 'bare node:http + pg (1 SQL)', 'PostGraphile v5', 'Tally, loaders off (N+1)', 'Tally'];
+
+describe('npm run loadtest', () => {
+  it('runs the feed scenario on a tiny load and writes the markdown and HTML reports', { timeout: 240_000 }, async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'loadtest/run.ts', 'feed', '--size', 'demo', '--connections', '2', '--duration', '2', '--warmup', '1', '--out', out],
+      { env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' }, timeout: 230_000 },
+    );
+    expect(stdout).toContain('report:');
+
+    const markdown = readFileSync(join(out, 'feed.md'), 'utf8');
+    for (const server of SERVERS) {
+      const row = markdown.split('\n').find((line) => line.startsWith(`| ${server} |`));
+      expect(row, `a row for ${server}`).toBeDefined();
+      const cells = row!.split('|').map((cell) => cell.trim());
+      expect(Number(cells[2]), `${server} requests/s`).toBeGreaterThan(0);
+      expect(cells[7], `${server} had no connection errors or timeouts`).toBe('0 / 0');
+      expect(cells[8], `${server} answered only 2xx`).toBe('none');
+    }
+    const tally = markdown.split('\n').find((line) => line.startsWith('| Tally |'))!.split('|').map((cell) => cell.trim());
+    expect(Number(tally[10]), "Tally's own SQL statements per request").toBe(2);
+    const unbatched = markdown.split('\n').find((line) => line.startsWith('| Tally, loaders off (N+1) |'))!.split('|').map((cell) => cell.trim());
+    expect(Number(unbatched[10]), 'the N+1 baseline really is N+1').toBeGreaterThan(10);
+    expect(markdown).toMatch(/- (holds|MISSED): Tally sends at most 2 SQL statements per request/);
+
+    const html = readFileSync(join(out, 'feed.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  });
+});
