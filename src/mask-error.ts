@@ -4,6 +4,7 @@
  * with that id. The original error is never attached (yoga does that in development): no stack trace leaves.
  */
 import { PothosValidationError } from '@pothos/core';
+import { DrizzleQueryError } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import type { Logger } from './logger.js';
@@ -20,15 +21,39 @@ function withExtensions(error: GraphQLError, extensions: Record<string, unknown>
   });
 }
 
+/**
+ * A failed query as the log shows it. drizzle's error carries the query's parameters (usernames, emails, lists
+ * of thousands of ids) in its message, its `params` and its cause (PGlite attaches them there too): personal
+ * data in the logs and multi-megabyte lines. This keeps the database's reason, its SQLSTATE code and the SQL text.
+ */
+class FailedQuery extends Error {
+  override name = 'FailedQuery';
+  readonly code: string | undefined;
+  readonly sql: string;
+
+  constructor(error: DrizzleQueryError) {
+    const cause: { message?: unknown; code?: unknown } = error.cause ?? {};
+    super(typeof cause.message === 'string' ? cause.message : 'query failed');
+    this.code = typeof cause.code === 'string' ? cause.code : undefined;
+    this.sql = error.query;
+    // drizzle's stack opens with its message, parameters included: keep only the frames after it.
+    const header = `${error.name}: ${error.message}\n`;
+    if (error.stack?.startsWith(header)) this.stack = `${this.name}: ${this.message}\n${error.stack.slice(header.length)}`;
+  }
+}
+
+const loggable = (error: unknown) => (error instanceof DrizzleQueryError ? new FailedQuery(error) : error);
+
 export function createMaskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const masked = yogaMaskError(error, message, false);
     if (!(masked instanceof GraphQLError)) return masked;
-    const extensions = masked.extensions as { code?: string; http?: { status?: number; spec?: boolean } };
+    // graphql-jit builds some errors without an extensions object at all.
+    const extensions = (masked.extensions ?? {}) as { code?: string; http?: { status?: number; spec?: boolean } };
 
     if (extensions.code === 'INTERNAL_SERVER_ERROR') {
       const requestId = requestScope.getStore()?.requestId ?? 'unknown';
-      logger.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'unexpected error');
+      logger.error({ err: loggable(error instanceof GraphQLError ? (error.originalError ?? error) : error), requestId }, 'unexpected error');
       return new GraphQLError(`${message} Quote request id ${requestId} when reporting it.`, {
         nodes: masked.nodes,
         path: masked.path,
@@ -41,11 +66,12 @@ export function createMaskError(logger: Logger) {
       return withExtensions(masked, { code: 'BAD_USER_INPUT' });
     }
 
-    // A variable of the wrong type: @graphql-tools marks it 400 without a code and not as spec-governed, so yoga
-    // would send 400 even to legacy `application/json` clients, which the GraphQL-over-HTTP spec answers 200.
-    // (Malformed bodies carry code BAD_REQUEST and stay 400 for everyone.)
-    if (!masked.path && extensions.code === undefined && extensions.http?.status === 400 && !extensions.http.spec) {
-      return withExtensions(masked, { code: 'BAD_USER_INPUT', http: { ...extensions.http, spec: true } });
+    // A request error raised before any field ran (a variable of the wrong type, a missing operation name) carries
+    // no code; graphql-js' executor marks it 400 without flagging it spec-governed, graphql-jit does not mark it at
+    // all. The GraphQL-over-HTTP spec wants 400 for application/graphql-response+json and 200 for legacy JSON.
+    // (Parse and validation errors and malformed bodies are already marked by yoga and pass unchanged.)
+    if (!masked.path && extensions.code === undefined && !extensions.http?.spec) {
+      return withExtensions(masked, { code: 'BAD_USER_INPUT', http: { ...extensions.http, status: 400, spec: true } });
     }
     return masked;
   };

@@ -6,7 +6,9 @@
  *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
  *     → /healthz, /readyz                                            src/plugins/use-health.ts
  *     → auth: Bearer JWT → viewer; bad token = 401                   src/plugins/use-auth.ts, src/auth/jwt.ts
- *     → parse + validate (yoga's caches) → execute
+ *     → parse + validate (yoga's caches)
+ *     → variables coerced by graphql-js (clear messages)             src/plugins/use-variable-coercion.ts
+ *     → execute, compiled by graphql-jit
  *         Pothos schema, thin resolvers                              src/schema/<type>.ts
  *         per-request DataLoaders                                    src/context.ts, src/loaders/
  *         named queries, keyset pages                                src/db/queries/, src/db/keyset.ts
@@ -16,6 +18,7 @@
  * The plugin list below is that order; each stage is one file.
  */
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
@@ -28,6 +31,7 @@ import { useRequestId } from './plugins/use-request-id.js';
 import { createMaskError } from './mask-error.js';
 import { createMetrics } from './metrics.js';
 import { useObservability } from './plugins/use-observability.js';
+import { useVariableCoercion } from './plugins/use-variable-coercion.js';
 import { schema } from './schema/index.js';
 
 export interface ServerOptions {
@@ -87,6 +91,9 @@ export function createServer(options: ServerOptions): TallyServer {
       useObservability(createMetrics(database.pool), logger, '/graphql'),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useAuth(options.verifyToken),
+      useVariableCoercion(),
+      // Compiles each distinct document to a function once: the largest single lever on execution time.
+      useGraphQlJit(),
     ],
   });
 }
