@@ -4,6 +4,7 @@
  */
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '../config.js';
+import { parsePositiveId } from '../ids.js';
 
 export interface Viewer {
   readonly id: number;
@@ -34,8 +35,9 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
       // without echoing the token, so they are safe to show.
       throw new InvalidTokenError(error instanceof Error ? error.message : 'invalid token');
     }
-    if (!subject || !/^[1-9]\d{0,15}$/.test(subject)) throw new InvalidTokenError('"sub" claim is not a user id');
-    return { id: Number(subject) };
+    const id = subject === undefined ? undefined : parsePositiveId(subject);
+    if (id === undefined) throw new InvalidTokenError('"sub" claim is not a user id');
+    return { id };
   };
 }
 

@@ -242,9 +242,17 @@ describe('node(id:)', () => {
     ['a User ID of 0', globalId('User', 0), /"0" is not a valid User ID/],
     ['a Post ID of a negative number', globalId('Post', -3), /"-3" is not a valid Post ID/],
     ['a Transaction ID beyond bigint', globalId('Transaction', '99999999999999999999'), /is not a valid Transaction ID/],
+    // Above 2^53 a number cannot hold every integer: …993 would be read as …992, a different row.
+    ['a User ID above the largest safe integer', globalId('User', '9007199254740993'), /"9007199254740993" is not a valid User ID/],
+    ['a Post ID of 2^53', globalId('Post', '9007199254740992'), /"9007199254740992" is not a valid Post ID/],
     ['the ID of a type that is not a Node', globalId('Money', 1), new RegExp(`Money|${globalId('Money', 1)}`)],
   ])('rejects %s', async (_label, id, message) => {
     expectBadInput(await server.graphql(NODE, { variables: { id } }), message);
+  });
+
+  it('accepts the largest safe integer as an ID, answering null when no row has it (the control for the cases above)', async () => {
+    const response = await server.graphql(NODE, { variables: { id: globalId('User', '9007199254740991') } });
+    expect(response.body).toEqual({ data: { node: null } });
   });
 
   it('rejects the ID of a type that does not exist, saying the ID is unknown', async () => {
