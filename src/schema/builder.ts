@@ -76,14 +76,34 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|([+-])(\d{2}):(\d{2}))$/;
 
+/**
+ * An ISO 8601 timestamp with a zone, whose fields name a real wall-clock time: `Date` rolls "2025-02-30" over
+ * to March 2 and "24:00" to the next day, so the parsed instant, moved back to the string's offset, must show
+ * exactly the year, month, day, hour, minute and second written.
+ */
 function parseDateTime(value: unknown): Date {
-  const date = typeof value === 'string' && ISO_DATE_TIME.test(value) ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) {
+  const match = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
+  const date = match ? new Date(value as string) : undefined;
+  if (!match || !date || Number.isNaN(date.getTime()) || !showsFields(date, match)) {
     throw badInput(`DateTime must be an ISO 8601 timestamp with a time zone, such as "2026-01-31T12:00:00Z"; got ${JSON.stringify(value)}.`);
   }
   return storableInstant(date, 'DateTime');
+}
+
+function showsFields(date: Date, match: RegExpExecArray): boolean {
+  const [, year, month, day, hour, minute, second = '00', zone, sign, offsetHours, offsetMinutes] = match;
+  const offset = zone === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
+  const local = new Date(date.getTime() + offset * 60_000);
+  return (
+    local.getUTCFullYear() === Number(year) &&
+    local.getUTCMonth() + 1 === Number(month) &&
+    local.getUTCDate() === Number(day) &&
+    local.getUTCHours() === Number(hour) &&
+    local.getUTCMinutes() === Number(minute) &&
+    local.getUTCSeconds() === Number(second)
+  );
 }
 
 builder.scalarType('DateTime', {

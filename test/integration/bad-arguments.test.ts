@@ -196,6 +196,34 @@ describe('TransactionFilter', () => {
   });
 
   it.each([
+    ['February 30th', '2025-02-30T00:00:00Z'],
+    ['February 29th of a common year', '2025-02-29T12:00:00Z'],
+    ['April 31st, with an offset', '2025-04-31T23:30:00-02:00'],
+    ['hour 24', '2025-01-01T24:00:00Z'],
+    ['hour 24 with an offset', '2025-01-01T24:00:00+05:30'],
+  ])('rejects %s (%s), which Date would roll over into another day', async (_label, value) => {
+    for (const bound of ['from', 'to']) {
+      const response = await server.graphql(LEDGER, { variables: { filter: { [bound]: value } }, as: reader.id });
+      expect(response.status).toBeLessThan(500);
+      expect(response.body.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+      expect(response.body.errors?.[0]?.message).toMatch(/DateTime must be an ISO 8601 timestamp/);
+      expect(response.body.errors?.[0]?.message).toContain(JSON.stringify(value));
+    }
+    // Written inline in the document, the literal goes through the same check.
+    const inline = await server.graphql(`{ viewer { transactions(first: 5, filter: { from: "${value}" }) { edges { cursor } } } }`, { as: reader.id });
+    expect(inline.body.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+  });
+
+  it.each([
+    ['February 29th of a leap year, with an offset', '2024-02-29T12:00:00+05:30'],
+    ['the last second of a year, 14 hours behind UTC', '2025-12-31T23:59:59.999-14:00'],
+    ['a time without seconds', '2025-03-01T00:00+01:00'],
+  ])('accepts %s (%s) (the controls for the case above)', async (_label, value) => {
+    const response = await server.graphql(LEDGER, { variables: { filter: { from: value } }, as: reader.id });
+    expect(response.body.errors).toBeUndefined();
+  });
+
+  it.each([
     ['to', '9999-12-31T23:00:00-02:00'],
     ['from', '0000-01-01T00:00:00+01:00'],
   ])('rejects a %s DateTime whose instant lies outside the years 0001-9999 (%s) as bad input', async (bound, value) => {
