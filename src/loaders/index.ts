@@ -17,8 +17,14 @@ export interface LoaderOptions {
   readonly batch?: boolean;
 }
 
+/**
+ * The most keys one statement is sent. A request may ask for tens of thousands of ids (aliases of nodes(ids:));
+ * in batches this size each statement stays a quick index lookup instead of one huge array.
+ */
+export const MAX_BATCH_SIZE = 1000;
+
 export function createLoaders(db: Db, { batch = true }: LoaderOptions = {}) {
-  const options = { batch };
+  const options = { batch, maxBatchSize: MAX_BATCH_SIZE };
   return {
     user: new DataLoader<number, UserRow | null>(async (ids) => mapTo(ids, await usersByIds(db, ids), (r) => r.id), options),
     post: new DataLoader<number, PostRow | null>(async (ids) => mapTo(ids, await postsByIds(db, ids), (r) => r.id), options),

@@ -11,7 +11,7 @@ export type PageLoader<Row> = (page: PageRequest) => DataLoader<number, Row[]>;
 
 export function pageLoader<Row>(
   fetch: (parentIds: readonly number[], page: PageRequest) => Promise<WithParent<Row>[]>,
-  options: { batch: boolean },
+  options: { batch: boolean; maxBatchSize: number },
 ): PageLoader<Row> {
   const byPage = new Map<string, DataLoader<number, Row[]>>();
   return (page) => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addEntry, createPost, createUser } from '../helpers/factories.js';
-import { globalId } from '../helpers/assertions.js';
+import { codesOf, globalId } from '../helpers/assertions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { PostRow, TransactionRow, UserRow } from '../../src/db/schema.js';
 
@@ -112,6 +112,37 @@ describe('nodes(ids:)', () => {
 
   it('answers an empty list with an empty list', async () => {
     expect((await server.graphql(NODES, { variables: { ids: [] } })).body).toEqual({ data: { nodes: [] } });
+  });
+});
+
+describe('nodes(ids:) through many aliases', () => {
+  it('looks up more ids than PostgreSQL takes bind parameters (65,535) without an internal error', async () => {
+    // 701 aliases of 100 IDs each, all distinct: one loader, 70,100 keys. A statement with one parameter per id
+    // cannot be sent at all; the loader sends batches of at most 1,000 ids, each as one array parameter.
+    const aliases = 701;
+    const ids = (alias: number) => Array.from({ length: 100 }, (_, i) => alias * 100 + i + 1);
+    const variables = Object.fromEntries(
+      Array.from({ length: aliases }, (_, alias) => [`i${alias}`, ids(alias).map((id) => globalId('User', id))]),
+    );
+    const query = `query (${Object.keys(variables).map((name) => `$${name}: [ID!]!`).join(', ')}) {
+      ${Object.keys(variables).map((name) => `${name}: nodes(ids: $${name}) { id }`).join('\n')}
+    }`;
+    server.statements.reset();
+    const response = await server.graphql<Record<string, ({ id: string } | null)[]>>(query, { variables });
+
+    // A limit on request size or aliases may refuse such a request (a 4xx); what it must never be is a 500.
+    expect(response.status).toBeLessThan(500);
+    expect(codesOf(response.body)).not.toContain('INTERNAL_SERVER_ERROR');
+    if (response.status !== 200 || response.body.errors) return;
+    const data = response.body.data!;
+    expect(Object.keys(data)).toHaveLength(aliases);
+    for (const [name, list] of Object.entries(data)) {
+      const alias = Number(name.slice(1));
+      expect(list).toEqual(ids(alias).map((id) => (id === alice.id || id === bob.id ? { id: globalId('User', id) } : null)));
+    }
+    // Batched (not a statement per id), and split: at least ceil(70,100 / 1,000) statements.
+    expect(server.statements.count).toBeGreaterThanOrEqual(71);
+    expect(server.statements.count).toBeLessThanOrEqual(80);
   });
 });
 

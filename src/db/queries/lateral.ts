@@ -5,6 +5,7 @@
 import { getTableColumns, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../client.js';
+import { idArray } from '../id-array.js';
 
 /** The current parent's id, for the lateral subquery's WHERE. */
 export const parentId = sql`parent.id`;
@@ -13,7 +14,6 @@ export type WithParent<Row> = Row & { parentId: number };
 
 /**
  * Runs `subquery` (aliased, selecting `table`'s columns plus `extra` ones, filtered on `parentId`) once per id.
- * Ids go as one text parameter: they are integers, and one parameter keeps the statement text constant.
  */
 export function selectLateral<Row>(
   db: Db,
@@ -29,6 +29,6 @@ export function selectLateral<Row>(
   };
   return db
     .select(selection as never)
-    .from(sql`unnest(string_to_array(${ids.join(',')}, ',')::bigint[]) as parent(id)`)
+    .from(sql`unnest(${idArray(ids)}) as parent(id)`)
     .crossJoinLateral(subquery as never);
 }

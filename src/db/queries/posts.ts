@@ -1,5 +1,6 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../client.js';
+import { inIds } from '../id-array.js';
 import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
 import { follows, posts, type PostRow } from '../schema.js';
 import { parentId, selectLateral } from './lateral.js';
@@ -7,7 +8,7 @@ import { parentId, selectLateral } from './lateral.js';
 const postKey = { at: posts.createdAt, id: posts.id };
 
 export const postsByIds = (db: Db, ids: readonly number[]) =>
-  db.select().from(posts).where(inArray(posts.id, [...ids]));
+  db.select().from(posts).where(inIds(posts.id, ids));
 
 /** All posts, newest first. */
 export const postsPage = (db: Db, page: PageRequest) =>

@@ -1,5 +1,6 @@
-import { and, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, eq, gte, lt } from 'drizzle-orm';
 import type { Db } from '../client.js';
+import { inIds } from '../id-array.js';
 import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
 import { transactions, type TransactionKind } from '../schema.js';
 
@@ -14,7 +15,7 @@ export interface TransactionFilter {
 const transactionKey = { at: transactions.createdAt, id: transactions.id };
 
 export const transactionsByIds = (db: Db, ids: readonly number[]) =>
-  db.select().from(transactions).where(inArray(transactions.id, [...ids]));
+  db.select().from(transactions).where(inIds(transactions.id, ids));
 
 /**
  * One user's ledger, newest first. With a kind it pages by transactions_user_kind_created_idx, without by

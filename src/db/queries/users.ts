@@ -1,9 +1,10 @@
-import { inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
+import { inIds } from '../id-array.js';
 import { accounts, users } from '../schema.js';
 
 export const usersByIds = (db: Db, ids: readonly number[]) =>
-  db.select().from(users).where(inArray(users.id, [...ids]));
+  db.select().from(users).where(inIds(users.id, ids));
 
 /** Usernames are unique regardless of case (see the lower(username) index this uses). */
 export async function userByUsername(db: Db, username: string) {
@@ -16,4 +17,4 @@ export async function userByUsername(db: Db, username: string) {
 }
 
 export const accountsByUserIds = (db: Db, userIds: readonly number[]) =>
-  db.select().from(accounts).where(inArray(accounts.userId, [...userIds]));
+  db.select().from(accounts).where(inIds(accounts.userId, userIds));
