@@ -2,7 +2,7 @@
  * Keyset pagination in SQL. Every connection is ordered newest first by (sort timestamp, id); a cursor holds the
  * key of a row, never an offset, so a page 50,000 rows deep is one index range scan like the first page.
  */
-import { and, asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { and, asc, desc, sql, type AnyColumn, type SQL, type SQLWrapper } from 'drizzle-orm';
 
 export interface Key {
   readonly at: Date;
@@ -19,9 +19,10 @@ export interface PageRequest {
   readonly before: Key | undefined;
 }
 
+/** A table's key columns, or a subquery's (whose aliased fields are SQL, not columns). */
 export interface KeyColumns {
-  readonly at: AnyColumn;
-  readonly id: AnyColumn;
+  readonly at: AnyColumn | SQLWrapper;
+  readonly id: AnyColumn | SQLWrapper;
 }
 
 /** The WHERE condition for a page: strictly older than `after`, strictly newer than `before`. */

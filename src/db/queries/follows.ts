@@ -27,5 +27,9 @@ export function followPages(db: Db, side: 'followers' | 'following', userIds: re
     .orderBy(...keysetOrder(key, page))
     .limit(keysetLimit(page))
     .as('page');
-  return selectLateral<FollowListRow>(db, userIds, users, pageOfUser, ['followedAt']);
+  return selectLateral<FollowListRow>(db, userIds, users, pageOfUser, {
+    key: { at: pageOfUser.followedAt, id: pageOfUser.id },
+    page,
+    extra: ['followedAt'],
+  });
 }

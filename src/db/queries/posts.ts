@@ -3,7 +3,7 @@ import type { Db } from '../client.js';
 import { inIds } from '../id-array.js';
 import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
 import { follows, posts, type PostRow } from '../schema.js';
-import { parentId, selectLateral } from './lateral.js';
+import { parentId, selectLateral, subqueryColumns } from './lateral.js';
 
 const postKey = { at: posts.createdAt, id: posts.id };
 
@@ -33,7 +33,7 @@ export function feedPage(db: Db, viewerId: number, page: PageRequest) {
     .limit(keysetLimit(page))
     .as('author_page');
   return db
-    .select({ id: authorPage.id, authorId: authorPage.authorId, body: authorPage.body, createdAt: authorPage.createdAt })
+    .select(subqueryColumns(authorPage, posts))
     .from(follows)
     .crossJoinLateral(authorPage)
     .where(eq(follows.followerId, viewerId))
@@ -50,5 +50,8 @@ export function postsPagesByAuthors(db: Db, authorIds: readonly number[], page: 
     .orderBy(...keysetOrder(postKey, page))
     .limit(keysetLimit(page))
     .as('page');
-  return selectLateral<PostRow>(db, authorIds, posts, pageOfAuthor);
+  return selectLateral<PostRow>(db, authorIds, posts, pageOfAuthor, {
+    key: { at: pageOfAuthor.createdAt, id: pageOfAuthor.id },
+    page,
+  });
 }
