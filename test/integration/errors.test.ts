@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
 import { codesOf, expectNoInternals, UUID } from '../helpers/assertions.js';
@@ -178,6 +179,36 @@ describe('unexpected errors are masked', () => {
     const body = (await response.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
     expect(body.errors[0]!.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId });
     expect(body.errors[0]!.message).toContain(requestId);
+  });
+});
+
+describe('the log line of an unexpected error', () => {
+  const lines: string[] = [];
+  let broken: TestServer;
+  beforeAll(async () => {
+    broken = await startTestServer({}, pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }));
+    await broken.close();
+  });
+
+  it('names the request, the SQL and the database\'s own message, never the query\'s parameters', async () => {
+    // A failed query's error holds its parameters (here a username; elsewhere emails, thousands of ids).
+    const secret = 'private-username-3f9c1a';
+    lines.length = 0;
+    const response = await broken.graphql('query ($u: String) { user(username: $u) { id } }', {
+      variables: { u: secret },
+      headers: { 'x-request-id': 'log-req-1' },
+    });
+    expect(codesOf(response.body)).toEqual(['INTERNAL_SERVER_ERROR']);
+    const logged = lines.filter((line) => line.includes('"unexpected error"'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).not.toContain(secret);
+    expect(logged[0]).not.toMatch(/params/);
+    const entry = JSON.parse(logged[0]!) as { requestId: string; err: { sql: string; message: string } };
+    expect(entry.requestId).toBe('log-req-1');
+    expect(entry.err.sql).toMatch(/^select .* from "users" where lower\("users"\."username"\) = lower\(\$1\)/);
+    // The driver's reason (a closed PGlite, an ended pg pool), not drizzle's "Failed query: … params: …".
+    expect(entry.err.message).not.toMatch(/Failed query/);
+    expect(entry.err.message).toMatch(/closed|ended|end/i);
   });
 });
 
