@@ -7,11 +7,14 @@ import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const optionalString = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
+/**
+ * Every variable goes through this: an empty (or blank) value counts as unset, so `HOST=` in a compose file or
+ * an `export LOG_LEVEL=` in a shell means "the default", never an empty host or a parse error.
+ */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
+
+const optionalString = unsetIfEmpty(z.string().trim().optional());
 
 const url = (protocols: readonly string[]) =>
   optionalString.refine(
@@ -26,20 +29,17 @@ const url = (protocols: readonly string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
-/** An integer variable; an empty value counts as unset, as for every other variable. */
 const integer = (defaultValue: number, min: number, max: number) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-    z.coerce.number().int().min(min).max(max).default(defaultValue),
-  );
+  unsetIfEmpty(z.coerce.number().int().min(min).max(max).default(defaultValue));
 
 const envSchema = z
   .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    NODE_ENV: unsetIfEmpty(z.enum(['development', 'production', 'test']).default('development')),
     PORT: integer(4000, 0, 65535),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    // The default depends on NODE_ENV (see loadConfig).
+    HOST: optionalString,
     DATABASE_URL: url(['postgres:', 'postgresql:']),
-    PGLITE_DIR: z.string().min(1).default('.data/pglite'),
+    PGLITE_DIR: unsetIfEmpty(z.string().default('.data/pglite')),
     POOL_MAX: integer(10, 1, 1000),
     DB_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
     REDIS_URL: url(['redis:', 'rediss:']),
@@ -49,8 +49,8 @@ const envSchema = z
     JWT_JWKS_URL: url(['https:', 'http:']),
     JWT_ISSUER: optionalString,
     JWT_AUDIENCE: optionalString,
-    LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
-    UNBATCHED_LOADERS: z.enum(['true', 'false', '']).optional(),
+    LOG_LEVEL: unsetIfEmpty(z.enum(LOG_LEVELS).optional()),
+    UNBATCHED_LOADERS: unsetIfEmpty(z.enum(['true', 'false']).optional()),
   })
   .superRefine((env, ctx) => {
     if (env.UNBATCHED_LOADERS === 'true' && env.NODE_ENV === 'production') {
@@ -59,20 +59,19 @@ const envSchema = z
     if (env.JWT_SECRET && env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_JWKS_URL'], message: 'set JWT_SECRET or JWT_JWKS_URL, not both' });
     }
-    if (env.NODE_ENV === 'production') {
-      if (!env.JWT_SECRET && !env.JWT_JWKS_URL) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['JWT_SECRET'],
-          message: 'production needs JWT_SECRET or JWT_JWKS_URL (there is no development secret in production)',
-        });
-      }
-      if (!env.JWT_ISSUER || !env.JWT_AUDIENCE) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [env.JWT_ISSUER ? 'JWT_AUDIENCE' : 'JWT_ISSUER'],
-          message: 'production needs JWT_ISSUER and JWT_AUDIENCE so tokens minted for another service are refused',
-        });
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'production needs JWT_SECRET or JWT_JWKS_URL (there is no development secret in production)',
+      });
+    }
+    // An identity provider signs tokens for many services: without its issuer and audience pinned, a token it
+    // minted for any of them would be accepted here, in development as much as in production.
+    const pinned = env.JWT_JWKS_URL ? 'with JWT_JWKS_URL' : env.NODE_ENV === 'production' ? 'in production' : undefined;
+    for (const variable of ['JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
+      if (pinned && !env[variable]) {
+        ctx.addIssue({ code: 'custom', path: [variable], message: `is required ${pinned}, so tokens minted for another service are refused` });
       }
     }
   });
@@ -87,7 +86,7 @@ const DEFAULT_AUDIENCE = 'tally-api';
 
 export type JwtConfig =
   | { kind: 'secret'; secret: string; issuer: string; audience: string; development: boolean }
-  | { kind: 'jwks'; jwksUrl: string; issuer: string | undefined; audience: string | undefined };
+  | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
@@ -120,7 +119,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   const env = parsed.data;
   const jwt: JwtConfig = env.JWT_JWKS_URL
-    ? { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE }
+    ? // Both are present: the schema refuses JWT_JWKS_URL without them.
+      { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER!, audience: env.JWT_AUDIENCE! }
     : {
         kind: 'secret',
         secret: env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
@@ -131,7 +131,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return Object.freeze({
     env: env.NODE_ENV,
     port: env.PORT,
-    host: env.HOST,
+    // The development JWT secret is public: a server using it must not be reachable from the network by
+    // default. In production (a container, behind a load balancer) all interfaces is what is wanted.
+    host: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     database: env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL, poolMax: env.POOL_MAX, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS }
       : { kind: 'pglite', dataDir: env.PGLITE_DIR },

@@ -19,7 +19,7 @@ describe('loadConfig defaults', () => {
     const config = loadConfig({});
     expect(config.env).toBe('development');
     expect(config.port).toBe(4000);
-    expect(config.host).toBe('0.0.0.0');
+    expect(config.host).toBe('127.0.0.1');
     expect(config.database).toEqual({ kind: 'pglite', dataDir: '.data/pglite' });
     expect(config.redisUrl).toBeUndefined();
     expect(config.jwt).toEqual({ kind: 'secret', secret: DEVELOPMENT_JWT_SECRET, issuer: 'tally', audience: 'tally-api', development: true });
@@ -34,6 +34,29 @@ describe('loadConfig defaults', () => {
 
   it('treats an empty DATABASE_URL as unset', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
+  });
+
+  it('listens on loopback only outside production (the development JWT secret is public), on all interfaces in production', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'test' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, JWT_ISSUER: 'tally', JWT_AUDIENCE: 'tally-api' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ NODE_ENV: 'production', HOST: '10.0.0.5', JWT_SECRET: SECRET, JWT_ISSUER: 'tally', JWT_AUDIENCE: 'tally-api' }).host).toBe('10.0.0.5');
+  });
+
+  const VARIABLES = [
+    'NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'PGLITE_DIR', 'POOL_MAX', 'DB_STATEMENT_TIMEOUT_MS', 'REDIS_URL',
+    'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'LOG_LEVEL', 'UNBATCHED_LOADERS',
+  ];
+
+  it.each(VARIABLES.flatMap((variable) => [[variable, ''], [variable, '  ']]))('treats %s=%j as unset', (variable, value) => {
+    expect(loadConfig({ [variable]: value })).toEqual(loadConfig({}));
+  });
+
+  it('treats empty values as unset in production too (HOST, issuer and audience keep their rules)', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, JWT_ISSUER: 'tally', JWT_AUDIENCE: 'tally-api' };
+    expect(loadConfig({ ...production, HOST: '', LOG_LEVEL: '', PGLITE_DIR: '' })).toEqual(loadConfig(production));
+    expect(configError({ ...production, JWT_ISSUER: '' }).message).toContain('JWT_ISSUER:');
   });
 
   it('treats an empty PORT as unset, not as port 0 (a random port)', () => {
@@ -93,6 +116,16 @@ describe('loadConfig refuses bad values, naming the variable', () => {
   it('production without any JWT configuration (no development secret there)', () => {
     const error = configError({ NODE_ENV: 'production', JWT_ISSUER: 'tally', JWT_AUDIENCE: 'tally-api' });
     expect(error.message).toContain('JWT_SECRET:');
+  });
+
+  it('JWT_JWKS_URL without issuer or audience, in development too', () => {
+    const jwks = 'https://idp.example/.well-known/jwks.json';
+    const both = configError({ JWT_JWKS_URL: jwks });
+    expect(both.message).toContain('JWT_ISSUER:');
+    expect(both.message).toContain('JWT_AUDIENCE:');
+    expect(configError({ NODE_ENV: 'development', JWT_JWKS_URL: jwks, JWT_AUDIENCE: 'tally' }).message).toContain('JWT_ISSUER:');
+    expect(configError({ NODE_ENV: 'test', JWT_JWKS_URL: jwks, JWT_ISSUER: 'https://idp.example/' }).message).toContain('JWT_AUDIENCE:');
+    expect(configError({ JWT_JWKS_URL: jwks, JWT_ISSUER: '', JWT_AUDIENCE: 'tally' }).message).toContain('JWT_ISSUER:');
   });
 
   it('production without issuer or audience', () => {
