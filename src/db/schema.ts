@@ -126,6 +126,8 @@ export const transactions = pgTable(
       sql`(${t.kind} in ('TRANSFER_IN', 'TRANSFER_OUT')) = (${t.counterpartyId} is not null and ${t.transferId} is not null)`,
     ),
     check('transactions_balance_after_non_negative', sql`${t.balanceAfter} >= 0`),
+    // A transfer to oneself would move no money yet write two entries; it is never a real transfer.
+    check('transactions_no_self_counterparty', sql`${t.counterpartyId} <> ${t.userId}`),
   ],
 );
 

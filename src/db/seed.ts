@@ -119,7 +119,12 @@ export async function seed(db: Db, size: SeedSize): Promise<void> {
         select side.user_id, side.kind, side.amount, 'Transfer', side.counterparty_id, t.transfer_id, t.created_at,
                side.ord
         from (
-          select i as sender, 1 + (i - 1 + k * ${stride}::int) % ${u}::int as receiver,
+          select i as sender, 1 + (i - 1 + (
+                   -- The receiver is the sender moved on by 1..u-1 places, never 0: k * stride (mod u) visits every
+                   -- other user for k < u, and is 0 (the sender) at each multiple of u, taken from 1..u-1 instead.
+                   case when (k * ${stride}::int) % ${u}::int = 0 then 1 + (k / ${u}::int) % (${u}::int - 1)
+                        else (k * ${stride}::int) % ${u}::int end
+                 )) % ${u}::int as receiver,
                  100 + (i * 89 + k * 41) % 4900 as amount, (i - 1) * ${transfersOut}::int + k as transfer_id,
                  ${EPOCH}::timestamptz - ((i * 13 + k * 4421) % 31536000) * interval '1 second' as created_at, k
           from generate_series(1, ${u}::int) as i, generate_series(1, ${transfersOut}::int) as k

@@ -1,0 +1,1 @@
+ALTER TABLE "transactions" ADD CONSTRAINT "transactions_no_self_counterparty" CHECK ("transactions"."counterparty_id" <> "transactions"."user_id");
