@@ -19,12 +19,15 @@ import { runCli } from './cli/run.js';
 await runCli(async () => {
   const config = loadConfig();
   const logger = createLogger(config);
-  const database = await openDatabase(config.database, { onQuery: countStatement });
+  const database = await openDatabase(config.database, {
+    onQuery: countStatement,
+    onPoolError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+  });
 
-  if (database.kind === 'pglite') {
+  if (config.database.kind === 'pglite') {
     // The embedded default sets itself up: a newcomer runs `npm start` and nothing else.
     await migrateDatabase(database);
-    if (await seedIfEmpty(database.db, SEED_SIZES.demo)) logger.info({ dataDir: config.database }, 'seeded demo data');
+    if (await seedIfEmpty(database.db, SEED_SIZES.demo)) logger.info({ dataDir: config.database.dataDir }, 'seeded demo data');
   }
 
   const readinessChecks: ReadinessCheck[] = [];

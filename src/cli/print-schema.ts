@@ -9,7 +9,7 @@ import { runCli } from './run.js';
 
 export const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
 
-await runCli(async () => {
+await runCli(() => {
   const printed = `${printSchema(sortedSchema)}\n`;
   if (process.argv.includes('--check')) {
     let committed = '';
@@ -24,5 +24,4 @@ await runCli(async () => {
   }
   writeFileSync(SCHEMA_FILE, printed);
   console.log('wrote schema.graphql');
-  await Promise.resolve();
 });

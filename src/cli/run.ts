@@ -6,7 +6,7 @@ export class CliError extends Error {
   override name = 'CliError';
 }
 
-export async function runCli(main: () => Promise<void>): Promise<void> {
+export async function runCli(main: () => void | Promise<void>): Promise<void> {
   try {
     await main();
   } catch (error) {

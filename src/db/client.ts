@@ -32,6 +32,11 @@ export interface DatabaseOptions {
   onQuery?: (query: string) => void;
   /** An already-open PGlite instance (tests load one from a migrated template). */
   pglite?: PGlite;
+  /**
+   * Called when an idle pooled connection fails (PostgreSQL restarted, PgBouncer closed it). The pool replaces
+   * the connection on its own; this is for the log. Without it such errors pass silently.
+   */
+  onPoolError?: (error: Error) => void;
 }
 
 export async function openDatabase(config: Config['database'], options: DatabaseOptions = {}): Promise<Database> {
@@ -51,8 +56,9 @@ export async function openDatabase(config: Config['database'], options: Database
       statement_timeout: config.statementTimeoutMs,
       application_name: 'tally',
     });
-    // An idle client losing its server (PostgreSQL restarted) emits here; the pool replaces it on next use.
-    pool.on('error', () => {});
+    // An idle client losing its server (PostgreSQL restarted) emits here; the pool replaces it on next use. A
+    // listener is required: an 'error' event without one would crash the process.
+    pool.on('error', (error) => options.onPoolError?.(error));
     const db = drizzlePg(pool, { schema, logger }) as unknown as Db;
     return {
       db,
@@ -67,7 +73,8 @@ export async function openDatabase(config: Config['database'], options: Database
 
   let client = options.pglite;
   if (!client) {
-    mkdirSync(dirname(config.dataDir), { recursive: true });
+    // A URL (memory://, idb://) is PGlite's to read, not a path: dirname('memory://x') is a "memory:" folder.
+    if (!/^[a-z]+:\/\//.test(config.dataDir)) mkdirSync(dirname(config.dataDir), { recursive: true });
     client = await PGlite.create(config.dataDir);
   }
   const pglite = client;

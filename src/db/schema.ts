@@ -133,7 +133,6 @@ export const transactions = pgTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type PostRow = typeof posts.$inferSelect;
-export type FollowRow = typeof follows.$inferSelect;
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
 export type Currency = (typeof currency.enumValues)[number];

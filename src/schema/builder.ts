@@ -10,6 +10,9 @@ import type { Context } from '../context.js';
 import { AppError, badInput } from '../errors.js';
 import { storableInstant } from './instant.js';
 
+/** The most IDs one nodes(ids:) call takes: its description and its check both say this number. */
+export const MAX_NODE_IDS = 100;
+
 /** The types that implement Node (test/unit/schema.test.ts checks this list against the schema). */
 export const NODE_TYPES: ReadonlySet<string> = new Set(['User', 'Post', 'Transaction']);
 
@@ -59,9 +62,9 @@ export const builder = new SchemaBuilder<{
     pageInfoTypeOptions: { description: 'Where a page sits in its connection, and the cursors to page on from it.' },
     nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it does not exist or is not visible to the viewer.' },
     nodesQueryOptions: {
-      description: `Fetches up to ${100} objects by their global IDs, in the order given; null for each that does not exist or is not visible.`,
+      description: `Fetches up to ${MAX_NODE_IDS} objects by their global IDs, in the order given; null for each that does not exist or is not visible.`,
       resolve: (_root, { ids }, _context, _info, resolveNodes) => {
-        if (ids.length > 100) throw badInput(`"ids" holds ${ids.length} IDs, above the maximum of 100.`, 'ids');
+        if (ids.length > MAX_NODE_IDS) throw badInput(`"ids" holds ${ids.length} IDs, above the maximum of ${MAX_NODE_IDS}.`, 'ids');
         return resolveNodes(ids);
       },
     },
