@@ -1,6 +1,7 @@
 /**
  * The process: config → database → Redis → server → listen. SIGTERM and SIGINT stop accepting, let in-flight
- * requests finish, close the pools and exit 0.
+ * requests finish (keep-alive connections close after their last response), close the pools and exit 0; exit 1
+ * when the drain deadline had to cut requests short.
  */
 import { createServer as createHttpServer } from 'node:http';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
@@ -9,6 +10,7 @@ import { openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { userByUsername } from './db/queries/users.js';
 import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
+import { drainer, DRAIN_DEADLINE_MS } from './drain.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
 import { countStatement } from './request-scope.js';
@@ -55,6 +57,7 @@ await runCli(async () => {
   // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  const shutdown = drainer(server, DRAIN_DEADLINE_MS);
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
@@ -69,19 +72,28 @@ await runCli(async () => {
   }
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining');
-    server.close(async () => {
+    // Should closing a pool hang (a query cut by the deadline still running), the process still ends.
+    setTimeout(() => process.exit(1), DRAIN_DEADLINE_MS + 5_000).unref();
+    const drained = await shutdown.drain();
+    if (!drained) logger.warn({ deadlineMs: DRAIN_DEADLINE_MS }, 'drain deadline passed: closed the connections still open');
+    // The requests are done either way: a pool that fails to close is logged, and the exit code stays honest.
+    try {
       await database.close();
+    } catch (error) {
+      logger.error({ err: error }, 'closing the database failed');
+    }
+    try {
       redis?.disconnect();
-      logger.info('stopped');
-      process.exit(0);
-    });
-    // Idle keep-alive connections would hold close() open; in-flight requests still finish.
-    server.closeIdleConnections();
+    } catch (error) {
+      logger.error({ err: error }, 'closing redis failed');
+    }
+    logger.info({ drained }, 'stopped');
+    process.exit(drained ? 0 : 1);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 });
