@@ -13,7 +13,8 @@
 #   status           says what answers
 #
 # Environment: TALLY_PGBOUNCER_DIR, the runtime dir (default /tmp/tally-pgbouncer): rendered ini, userlist, log,
-# pidfile.
+# pidfile. It must be a directory of its own (not /, /tmp or another top-level directory): this script hands it
+# to the postgres user.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +25,7 @@ export PGCONNECT_TIMEOUT=3
 
 log() { printf '[services] %s\n' "$*"; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
+warn() { printf '[services] WARNING: %s\n' "$*" >&2; }
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -88,7 +90,9 @@ ensure_postgres() {
       version=$(pg_version) || die "no PostgreSQL cluster in /etc/postgresql"
       hba="/etc/postgresql/$version/main/pg_hba.conf"
       [[ -w $hba ]] || die "PostgreSQL refuses postgres@127.0.0.1 without a password, and $hba is not writable: $err"
-      log "PostgreSQL refuses postgres@127.0.0.1 without a password: trusting it in $hba"
+      warn "PostgreSQL refuses postgres@127.0.0.1 without a password. REWRITING $hba: adding" \
+        "'host all postgres 127.0.0.1/32 trust' as its first line, so any local process can connect as the" \
+        "superuser postgres without a password. Remove that line to undo it."
       sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
       pg_ctlcluster --skip-systemctl-redirect "$version" main reload </dev/null
       trusted=1
@@ -156,9 +160,22 @@ stop_pgbouncer() {
   rm -f "$PIDFILE"
 }
 
+# Refuses a runtime dir that is not a directory of its own: it is handed to the postgres user below, and
+# TALLY_PGBOUNCER_DIR=/tmp (or /) would give postgres the whole directory.
+check_rundir() {
+  local dir
+  dir=$(realpath -m -- "$RUNDIR")
+  case $dir in
+    / | /tmp | /var/tmp | /dev/shm | /root | /home | "${HOME:-/root}" | "$ROOT")
+      die "TALLY_PGBOUNCER_DIR=$RUNDIR ($dir) is not a directory of its own; use one such as /tmp/tally-pgbouncer" ;;
+  esac
+  [[ $dir == /*/* ]] || die "TALLY_PGBOUNCER_DIR=$RUNDIR ($dir) is a top-level directory; use one such as /tmp/tally-pgbouncer"
+}
+
 ensure_pgbouncer() {
   command -v pgbouncer >/dev/null || apt_install pgbouncer
   [[ -f $INI_SOURCE ]] || die "missing $INI_SOURCE"
+  check_rundir
   mkdir -p "$RUNDIR"
   local rendered="$RUNDIR/pgbouncer.ini.new"
   render_ini "$rendered"
@@ -181,8 +198,13 @@ ensure_pgbouncer() {
     mv "$rendered" "$RUNDIR/pgbouncer.ini"
     # Trust auth still needs the user listed (an empty file gives: FATAL "trust" authentication failed).
     printf '"postgres" ""\n' >"$RUNDIR/userlist.txt"
-    # PgBouncer refuses to run as root; it runs as postgres and writes its log and pidfile here.
-    chown -R postgres "$RUNDIR"
+    # PgBouncer refuses to run as root; it runs as postgres and writes its log and pidfile here. Only the
+    # directory and this script's own files change owner (no -R: whatever else is in it stays as it is).
+    chown postgres "$RUNDIR"
+    local file
+    for file in pgbouncer.ini userlist.txt pgbouncer.log pgbouncer.pid; do
+      if [[ -e $RUNDIR/$file ]]; then chown postgres "$RUNDIR/$file"; fi
+    done
     log "starting PgBouncer $(pgbouncer --version | head -n 1 | awk '{print $2}') on 127.0.0.1:6432 ($RUNDIR)"
     local user_args=()
     [[ $(id -u) -eq 0 ]] && user_args=(-u postgres)
