@@ -80,7 +80,14 @@ export function markdown(input: ReportInput): string {
 
 const COLORS = ['#7a7a7a', '#2f6db5', '#c2452d', '#d99a1e', '#2c9a5b', '#8a4fbf'];
 
-function lineChart(title: string, yLabel: string, series: { label: string; points: [number, number][] }[], xLabel: string, xTicks?: string[]): string {
+function lineChart(
+  title: string,
+  yLabel: string,
+  series: { label: string; points: [number, number][] }[],
+  xLabel: string,
+  options: { xTicks?: string[]; log?: boolean } = {},
+): string {
+  const { xTicks, log = false } = options;
   const width = 760;
   const height = 300;
   const left = 60;
@@ -91,9 +98,13 @@ function lineChart(title: string, yLabel: string, series: { label: string; point
   const xMax = Math.max(1, ...all.map(([x]) => x));
   const yMax = Math.max(1, ...all.map(([, y]) => y)) * 1.1;
   const x = (value: number) => left + (value / xMax) * (width - left - right);
-  const y = (value: number) => height - bottom - (value / yMax) * (height - bottom - top);
-  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const value = yMax * f;
+  // A log scale lets a ceiling 30× above the rest share the chart with them.
+  const scale = (value: number) => (log ? Math.log10(Math.max(value, 1)) / Math.log10(yMax) : value / yMax);
+  const y = (value: number) => height - bottom - scale(value) * (height - bottom - top);
+  const gridValues = log
+    ? Array.from({ length: Math.floor(Math.log10(yMax)) + 1 }, (_, i) => 10 ** i)
+    : [0, 0.25, 0.5, 0.75, 1].map((f) => yMax * f);
+  const grid = gridValues.map((value) => {
     return `<line x1="${left}" x2="${width - right}" y1="${y(value)}" y2="${y(value)}" stroke="#e4e4e4"/><text x="${left - 6}" y="${y(value) + 4}" text-anchor="end" font-size="11">${value >= 100 ? value.toFixed(0) : value.toFixed(1)}</text>`;
   });
   const xTickMarks = (xTicks ?? []).map((label, i, ticks) => `<text x="${x((i / Math.max(1, ticks.length - 1)) * xMax)}" y="${height - bottom + 16}" text-anchor="middle" font-size="11">${escape(label)}</text>`);
@@ -118,17 +129,22 @@ export function html(input: ReportInput): string {
   const { results } = input;
   const md = markdown(input);
   const throughput = lineChart(
-    'Requests per second, each second of the measured run',
+    'Requests per second, each second of the measured run (log scale)',
     'requests/s',
-    [...results].map(([label, m]) => ({ label, points: m.perSecond.map((count, i) => [i + 1, count] as [number, number]) })),
+    [...results].map(([label, m]) => ({
+      label,
+      // autocannon's last tick can be a fraction of a second after the run ended: only whole seconds are plotted.
+      points: m.perSecond.slice(0, input.info.durationSeconds).map((count, i) => [i + 1, count] as [number, number]),
+    })),
     'second',
+    { log: true },
   );
   const latency = lineChart(
     'Latency by percentile',
     'ms',
     [...results].map(([label, m]) => ({ label, points: PERCENTILES.map((p, i) => [i, m.latencyMs[p]] as [number, number]) })),
     'percentile',
-    PERCENTILES.map((p) => p.replace('_', '.')),
+    { xTicks: PERCENTILES.map((p) => p.replace('_', '.')) },
   );
   const rss = lineChart(
     'Server memory (RSS) each second',

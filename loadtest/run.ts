@@ -140,6 +140,8 @@ async function main(): Promise<void> {
   mkdirSync(values.out, { recursive: true });
   writeFileSync(join(values.out, `${scenario.name}.md`), markdown(input));
   writeFileSync(join(values.out, `${scenario.name}.html`), html(input));
+  // The raw figures, for comparing runs or drawing other charts later.
+  writeFileSync(join(values.out, `${scenario.name}.json`), `${JSON.stringify({ scenario: scenario.name, info, results: Object.fromEntries(results) }, null, 2)}\n`);
   log(`report: ${join(values.out, `${scenario.name}.md`)} and .html`);
   for (const line of goalLines(input)) log(line);
 }
