@@ -4,6 +4,7 @@
  * when the drain deadline had to cut requests short.
  */
 import { createServer as createHttpServer } from 'node:http';
+import { withParsedJsonBody } from './http-body.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -53,7 +54,7 @@ await runCli(async () => {
     readinessChecks,
     graphiqlToken,
   });
-  const server = createHttpServer(yoga);
+  const server = createHttpServer(withParsedJsonBody(yoga));
   // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -1,7 +1,8 @@
 /**
  * The request path, in the order a request meets it:
  *
- *   HTTP (node:http, main.ts) → graphql-yoga at /graphql            src/server.ts (this file)
+ *   HTTP (node:http, main.ts) → JSON body read (100 KB, else 413)   src/http-body.ts
+ *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
  *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
  *     → /healthz, /readyz                                            src/plugins/use-health.ts
