@@ -93,6 +93,8 @@ async function main(): Promise<void> {
   const data = new pg.Client({ connectionString: databaseUrl(database) });
   await data.connect();
   const startedAt = new Date();
+  const { rows: versionRows } = await admin.query<{ server_version: string }>('show server_version');
+  const pgVersion = versionRows[0]?.server_version ?? 'unknown';
   const results = new Map<string, Measurement>();
   try {
     const targets = await scenario.targets(data);
@@ -115,13 +117,6 @@ async function main(): Promise<void> {
     await admin.end().catch(() => undefined);
   }
 
-  const pgVersion = await (async () => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    const { rows } = await client.query<{ server_version: string }>('show server_version');
-    await client.end();
-    return rows[0]?.server_version ?? 'unknown';
-  })();
   const info: RunInfo = {
     startedAt,
     connections,
