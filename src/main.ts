@@ -14,7 +14,6 @@ import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
 import { drainer, DRAIN_DEADLINE_MS } from './drain.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
-import { countStatement } from './request-scope.js';
 import { createServer } from './server.js';
 import { openRedis } from './store/redis.js';
 import { runCli } from './cli/run.js';
@@ -23,7 +22,6 @@ await runCli(async () => {
   const config = loadConfig();
   const logger = createLogger(config);
   const database = await openDatabase(config.database, {
-    onQuery: countStatement,
     onPoolError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
   });
 

@@ -2,13 +2,21 @@
  * What a client sees of an error. Errors marked safe (GraphQLErrors with a code: ours, yoga's, graphql-js')
  * pass with their message; anything else becomes INTERNAL_SERVER_ERROR quoting the request id, and is logged
  * with that id. The original error is never attached (yoga does that in development): no stack trace leaves.
+ *
+ * yoga's mask does not know the request, so it happens in two steps: `createMaskError` replaces the error and
+ * remembers its cause, and `useMaskedErrorReport` (once the result, and so the request, is at hand) logs the
+ * cause with the request id and puts that id into the message.
  */
 import { PothosValidationError } from '@pothos/core';
 import { DrizzleQueryError } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
 import type { Logger } from './logger.js';
-import { requestScope } from './request-scope.js';
+import { scopeOf } from './request-scope.js';
+
+/** Masked errors whose cause is not logged yet, and that cause. */
+const unreported = new WeakMap<GraphQLError, unknown>();
 
 function withExtensions(error: GraphQLError, extensions: Record<string, unknown>, message = error.message): GraphQLError {
   return new GraphQLError(message, {
@@ -44,7 +52,7 @@ class FailedQuery extends Error {
 
 const loggable = (error: unknown) => (error instanceof DrizzleQueryError ? new FailedQuery(error) : error);
 
-export function createMaskError(logger: Logger) {
+export function createMaskError() {
   return (error: unknown, message: string): Error => {
     const masked = yogaMaskError(error, message, false);
     if (!(masked instanceof GraphQLError)) return masked;
@@ -52,13 +60,9 @@ export function createMaskError(logger: Logger) {
     const extensions = (masked.extensions ?? {}) as { code?: string; http?: { status?: number; spec?: boolean } };
 
     if (extensions.code === 'INTERNAL_SERVER_ERROR') {
-      const requestId = requestScope.getStore()?.requestId ?? 'unknown';
-      logger.error({ err: loggable(error instanceof GraphQLError ? (error.originalError ?? error) : error), requestId }, 'unexpected error');
-      return new GraphQLError(`${message} Quote request id ${requestId} when reporting it.`, {
-        nodes: masked.nodes,
-        path: masked.path,
-        extensions: { ...masked.extensions, requestId },
-      });
+      const replaced = new GraphQLError(message, { nodes: masked.nodes, path: masked.path, extensions: masked.extensions });
+      unreported.set(replaced, error instanceof GraphQLError ? (error.originalError ?? error) : error);
+      return replaced;
     }
     // Pothos' own argument checks (a malformed global ID, an ID of the wrong type) are the client's to fix: they
     // get the code that says so.
@@ -74,5 +78,31 @@ export function createMaskError(logger: Logger) {
       return withExtensions(masked, { code: 'BAD_USER_INPUT', http: { ...extensions.http, status: 400, spec: true } });
     }
     return masked;
+  };
+}
+
+/** Logs each masked error's cause with the request id, and quotes that id in the message the client reads. */
+export function useMaskedErrorReport(logger: Logger): Plugin {
+  return {
+    onResultProcess(event) {
+      const { request, result } = event;
+      if (Symbol.asyncIterator in result) return;
+      const results = Array.isArray(result) ? result : [result];
+      if (!results.some((single) => single.errors?.some((error) => unreported.has(error)))) return;
+      const { requestId } = scopeOf(request);
+      const reported = results.map((single) => ({
+        ...single,
+        errors: single.errors?.map((error) => {
+          if (!unreported.has(error)) return error;
+          logger.error({ err: loggable(unreported.get(error)), requestId }, 'unexpected error');
+          return new GraphQLError(`${error.message} Quote request id ${requestId} when reporting it.`, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: { ...error.extensions, requestId },
+          });
+        }),
+      }));
+      event.setResult(Array.isArray(result) ? reported : reported[0]!);
+    },
   };
 }

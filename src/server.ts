@@ -14,7 +14,8 @@
  *         per-request DataLoaders                                    src/context.ts, src/loaders/
  *         named queries, keyset pages                                src/db/queries/, src/db/keyset.ts
  *     → drizzle → pg Pool (→ PgBouncer) → PostgreSQL, or PGlite      src/db/client.ts
- *     → masked errors: only errors marked safe show their message    src/mask-error.ts
+ *     → masked errors: only errors marked safe show their message;    src/mask-error.ts
+ *       the others are logged and quote the request id
  *
  * The plugin list below is that order; each stage is one file.
  */
@@ -29,7 +30,7 @@ import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
 import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
 import { useRequestId } from './plugins/use-request-id.js';
-import { createMaskError } from './mask-error.js';
+import { createMaskError, useMaskedErrorReport } from './mask-error.js';
 import { createMetrics } from './metrics.js';
 import { useObservability } from './plugins/use-observability.js';
 import { useVariableCoercion } from './plugins/use-variable-coercion.js';
@@ -85,10 +86,11 @@ export function createServer(options: ServerOptions): TallyServer {
           defaultQuery: EXAMPLE_QUERY,
           headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }, null, 2) : undefined,
         },
-    maskedErrors: { maskError: createMaskError(logger) },
-    context: createContext(database.db, { batch: !config.unbatchedLoaders }),
+    maskedErrors: { maskError: createMaskError() },
+    context: createContext(database, { batch: !config.unbatchedLoaders }),
     plugins: [
       useRequestId(),
+      useMaskedErrorReport(logger),
       useObservability(createMetrics(database.pool), logger, '/graphql'),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useAuth(options.verifyToken),

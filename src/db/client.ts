@@ -11,15 +11,21 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import type { Config } from '../config.js';
-import * as schema from './schema.js';
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** Queries are built with drizzle's SQL-like builder only; no relational query API, so no schema to extract. */
+export type Db = PgDatabase<PgQueryResultHKT>;
 
 /** The rows of a raw `db.execute`: both drivers answer `{ rows }`, which drizzle's shared type leaves unknown. */
 export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 export interface Database {
   readonly db: Db;
+  /**
+   * A handle for one request: the same connections, and `onStatement` is called for each SQL statement it
+   * sends (besides the database-wide `onQuery`). This is how a request counts its own statements; building it
+   * is a handful of small objects.
+   */
+  forRequest(onStatement: () => void): Db;
   readonly kind: 'postgres' | 'pglite';
   /** Pool gauges for PostgreSQL; PGlite is a single in-process connection. */
   readonly pool: pg.Pool | undefined;
@@ -40,9 +46,14 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(config: Config['database'], options: DatabaseOptions = {}): Promise<Database> {
-  const logger: Logger | undefined = options.onQuery
-    ? { logQuery: (query) => options.onQuery?.(query) }
-    : undefined;
+  const onQuery = options.onQuery;
+  const logger: Logger | undefined = onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
+  const countingLogger = (onStatement: () => void): Logger => ({
+    logQuery(query) {
+      onStatement();
+      onQuery?.(query);
+    },
+  });
 
   if (config.kind === 'postgres') {
     const pool = new pg.Pool({
@@ -59,9 +70,9 @@ export async function openDatabase(config: Config['database'], options: Database
     // An idle client losing its server (PostgreSQL restarted) emits here; the pool replaces it on next use. A
     // listener is required: an 'error' event without one would crash the process.
     pool.on('error', (error) => options.onPoolError?.(error));
-    const db = drizzlePg(pool, { schema, logger }) as unknown as Db;
     return {
-      db,
+      db: drizzlePg(pool, { logger }),
+      forRequest: (onStatement) => drizzlePg(pool, { logger: countingLogger(onStatement) }),
       kind: 'postgres',
       pool,
       async ping() {
@@ -78,9 +89,9 @@ export async function openDatabase(config: Config['database'], options: Database
     client = await PGlite.create(config.dataDir);
   }
   const pglite = client;
-  const db = drizzlePglite(pglite, { schema, logger }) as unknown as Db;
   return {
-    db,
+    db: drizzlePglite(pglite, { logger }),
+    forRequest: (onStatement) => drizzlePglite(pglite, { logger: countingLogger(onStatement) }),
     kind: 'pglite',
     pool: undefined,
     async ping() {

@@ -5,15 +5,8 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { AppError } from '../errors.js';
-import { InvalidTokenError, type VerifyToken, type Viewer } from '../auth/jwt.js';
-import { requestScope } from '../request-scope.js';
-
-const viewers = new WeakMap<Request, Viewer | null>();
-
-/** The viewer the auth stage found for this request (null: anonymous). */
-export function viewerOf(request: Request): Viewer | null {
-  return viewers.get(request) ?? null;
-}
+import { InvalidTokenError, type VerifyToken } from '../auth/jwt.js';
+import { scopeOf } from '../request-scope.js';
 
 function unauthenticated(reason: string): AppError {
   return new AppError('UNAUTHENTICATED', `Invalid access token: ${reason}`, {
@@ -26,17 +19,11 @@ export function useAuth(verifyToken: VerifyToken): Plugin {
   return {
     async onParams({ request }) {
       const header = request.headers.get('authorization');
-      if (header === null) {
-        viewers.set(request, null);
-        return;
-      }
+      if (header === null) return;
       const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
       if (!match?.[1]) throw unauthenticated('expected "Authorization: Bearer <token>"');
       try {
-        const viewer = await verifyToken(match[1]);
-        viewers.set(request, viewer);
-        const scope = requestScope.getStore();
-        if (scope) scope.viewerId = viewer.id;
+        scopeOf(request).viewer = await verifyToken(match[1]);
       } catch (error) {
         if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
         throw error;

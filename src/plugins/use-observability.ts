@@ -6,8 +6,7 @@ import { getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { requestScope } from '../request-scope.js';
-import { scopeOf } from './use-request-id.js';
+import { scopeOf } from '../request-scope.js';
 
 export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoint: string): Plugin {
   return {
@@ -19,13 +18,13 @@ export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoi
       }
     },
     onExecute({ args }) {
-      const scope = requestScope.getStore();
-      if (scope) scope.operationName = getOperationAST(args.document as DocumentNode, args.operationName as string | undefined)?.name?.value;
+      const { request } = args.contextValue;
+      scopeOf(request).operationName = getOperationAST(args.document as DocumentNode, args.operationName as string | undefined)?.name?.value;
     },
     // The final result, after masking, whatever stage produced it (execution, validation, auth's 401).
     onResultProcess({ request, result }) {
+      if (Symbol.asyncIterator in result) return;
       const scope = scopeOf(request);
-      if (!scope || Symbol.asyncIterator in result) return;
       for (const single of Array.isArray(result) ? result : [result]) {
         for (const error of single.errors ?? []) {
           const code = error.extensions?.['code'];
@@ -34,15 +33,15 @@ export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoi
       }
     },
     onResponse({ request, response }) {
+      if (new URL(request.url).pathname !== graphqlEndpoint) return;
       const scope = scopeOf(request);
-      if (!scope || new URL(request.url).pathname !== graphqlEndpoint) return;
       const seconds = (performance.now() - scope.startedAt) / 1000;
       const operation = scope.operationName ?? 'anonymous';
       metrics.observe({ operation, status: response.status, seconds, sqlStatements: scope.sqlStatements, errorCodes: scope.errorCodes });
       logger.info(
         {
           requestId: scope.requestId,
-          viewerId: scope.viewerId,
+          viewerId: scope.viewer?.id ?? null,
           operation,
           status: response.status,
           ms: Math.round(seconds * 10_000) / 10,

@@ -5,28 +5,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
-import { newRequestScope, requestScope, type RequestScope } from '../request-scope.js';
+import { openRequestScope, scopeOf } from '../request-scope.js';
 
 const CLIENT_ID = /^[\w.:-]{1,128}$/;
-const scopes = new WeakMap<Request, RequestScope>();
-
-export function scopeOf(request: Request): RequestScope | undefined {
-  return scopes.get(request);
-}
 
 export function useRequestId(): Plugin {
   return {
+    // Instrumentation wraps every request, before yoga's own stages (GraphiQL, for one) can answer it.
     instrumentation: {
       request({ request }, wrapped) {
         const sent = request.headers.get('x-request-id');
-        const scope = newRequestScope(sent && CLIENT_ID.test(sent) ? sent : randomUUID());
-        scopes.set(request, scope);
-        return requestScope.run(scope, wrapped);
+        openRequestScope(request, sent && CLIENT_ID.test(sent) ? sent : randomUUID());
+        return wrapped();
       },
     },
     onResponse({ request, response }) {
-      const scope = scopes.get(request);
-      if (scope) response.headers.set('x-request-id', scope.requestId);
+      response.headers.set('x-request-id', scopeOf(request).requestId);
     },
   };
 }

@@ -1,9 +1,11 @@
-import { feedPage, postsPage } from '../db/queries/posts.js';
+import { feedPage, postsPage, type PostWithAuthor } from '../db/queries/posts.js';
 import type { PostRow } from '../db/schema.js';
+import type { Context } from '../context.js';
 import { existing } from '../loaders/map.js';
 import { builder } from './builder.js';
 import { parseRowId } from './ids.js';
 import { parsePageArgs, toConnection } from './pagination.js';
+import { selects } from './selection.js';
 import { User } from './user.js';
 
 export const Post = builder.objectRef<PostRow>('Post');
@@ -31,15 +33,26 @@ const PostConnection = builder.connectionObject(
 const postKey = (post: PostRow) => ({ at: post.createdAt, id: post.id });
 const asNode = (post: PostRow) => post;
 
+/** Whether a post list's query selects `author`: then the list's own statement joins the authors in. */
+const AUTHOR_PATH = ['edges', 'node', 'author'];
+
+/** The posts of a joined page, with each author handed to the user loader so `Post.author` sends no SQL. */
+function primeAuthors(context: Context, rows: readonly PostWithAuthor[]): PostRow[] {
+  return rows.map(({ post, author }) => {
+    if (author) context.loaders.user.prime(author.id, author);
+    return post;
+  });
+}
+
 builder.queryFields((t) => ({
   posts: t.connection(
     {
       type: Post,
       description: 'Every post, newest first.',
-      resolve: async (_root, args, context) => {
+      resolve: async (_root, args, context, info) => {
         const page = parsePageArgs('posts', args);
-        const rows = await postsPage(context.db, page);
-        return toConnection('posts', page, rows, postKey, asNode);
+        const rows = await postsPage(context.db, page, context.lookahead && selects(info, AUTHOR_PATH));
+        return toConnection('posts', page, primeAuthors(context, rows), postKey, asNode);
       },
     },
     PostConnection,
@@ -50,10 +63,10 @@ builder.queryFields((t) => ({
       nullable: true,
       description: 'The posts of the users the viewer follows, newest first. Needs a signed-in viewer.',
       authScopes: { viewer: true },
-      resolve: async (_root, args, context) => {
+      resolve: async (_root, args, context, info) => {
         const page = parsePageArgs('feed', args);
-        const rows = await feedPage(context.db, context.viewer!.id, page);
-        return toConnection('feed', page, rows, postKey, asNode);
+        const rows = await feedPage(context.db, context.viewer!.id, page, context.lookahead && selects(info, AUTHOR_PATH));
+        return toConnection('feed', page, primeAuthors(context, rows), postKey, asNode);
       },
     },
     PostConnection,

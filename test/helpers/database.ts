@@ -10,7 +10,6 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { countStatement } from '../../src/request-scope.js';
 
 export interface TestDatabase {
   readonly database: Database;
@@ -28,9 +27,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       this.log = [];
     },
   };
-  // The app's own per-request counter too, as src/main.ts wires it, so logs and metrics count in tests.
   const onQuery = (query: string) => {
-    countStatement();
     statements.count += 1;
     statements.log.push(query);
   };

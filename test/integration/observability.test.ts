@@ -26,7 +26,7 @@ describe('request log', () => {
     expect(response.status).toBe(200);
     const requestLines = lines.filter((line) => line['msg'] === 'graphql request');
     expect(requestLines).toHaveLength(1);
-    expect(requestLines[0]).toMatchObject({ requestId: 'trace-42', viewerId: alice.id, operation: 'NewestPosts', status: 200, sql: 2 });
+    expect(requestLines[0]).toMatchObject({ requestId: 'trace-42', viewerId: alice.id, operation: 'NewestPosts', status: 200, sql: 1 });
     expect(requestLines[0]!['ms']).toEqual(expect.any(Number));
   });
 

@@ -74,16 +74,39 @@ type Edges<N> = { edges: { node: N }[] };
 
 const CASES: readonly Case[] = [
   {
+    name: 'Query.posts',
+    statements: 1,
+    why: 'the page alone: no author asked for, none joined',
+    query: `query(${PAGE_VARIABLES}) { posts(${PAGE_ARGUMENTS}) { edges { node { body } } } }`,
+    edgesOf: (data: Data<'posts', Edges<unknown>>) => data.posts.edges,
+  },
+  {
     name: 'Query.posts with each author',
-    statements: 2,
-    why: 'the page, then one batch of authors',
+    statements: 1,
+    why: 'the page with its authors joined in (lookahead), which primes the user loader',
     query: `query(${PAGE_VARIABLES}) { posts(${PAGE_ARGUMENTS}) { edges { node { body author { name } } } } }`,
     edgesOf: (data: Data<'posts', Edges<unknown>>) => data.posts.edges,
   },
   {
+    name: 'Query.posts with each author, asked for through an aliased field in fragments',
+    statements: 1,
+    why: 'the lookahead follows fragment spreads, inline fragments and aliases',
+    query: `query(${PAGE_VARIABLES}) { posts(${PAGE_ARGUMENTS}) { edges { ...Edge } } }
+      fragment Edge on PostEdge { node { ... on Post { body writer: author { name } } } }`,
+    edgesOf: (data: Data<'posts', Edges<unknown>>) => data.posts.edges,
+  },
+  {
+    name: 'Query.feed',
+    statements: 1,
+    why: 'the merged page of the followees\' posts',
+    query: `query(${PAGE_VARIABLES}) { feed(${PAGE_ARGUMENTS}) { edges { node { body } } } }`,
+    as: () => subject.id,
+    edgesOf: (data: Data<'feed', Edges<unknown>>) => data.feed.edges,
+  },
+  {
     name: 'Query.feed with each author',
-    statements: 2,
-    why: 'the merged page of the followees\' posts, then one batch of authors',
+    statements: 1,
+    why: 'the merged page of the followees\' posts with their authors joined in',
     query: `query(${PAGE_VARIABLES}) { feed(${PAGE_ARGUMENTS}) { edges { node { body author { name } } } } }`,
     as: () => subject.id,
     edgesOf: (data: Data<'feed', Edges<unknown>>) => data.feed.edges,

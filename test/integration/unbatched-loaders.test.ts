@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('UNBATCHED_LOADERS', () => {
-  it('costs 1 + one statement per distinct author for a page of posts with authors', async () => {
+  it('costs 1 + one statement per distinct author for a page of posts with authors (no lookahead join either)', async () => {
     server.statements.reset();
     const response = await server.graphql('{ posts(first: 20) { edges { node { author { name } } } } }');
     expect(response.body.errors).toBeUndefined();
