@@ -40,8 +40,19 @@ function command(spec: ServerSpec): string[] {
       return [...TSX, 'loadtest/servers/postgraphile.ts'];
     case 'tally':
     case 'tally-unbatched':
-      return ['dist/src/main.js'];
+      return servedAs();
   }
+}
+
+/**
+ * Tally runs as `npm run serve` runs it in production: that script's node flags (a young generation sized for a
+ * server's allocation rate, see README) and entry point, read from package.json so the two cannot drift apart.
+ */
+function servedAs(): string[] {
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+  const [program, ...args] = (scripts['serve'] ?? '').trim().split(/\s+/);
+  if (program !== 'node' || args.length === 0) throw new Error('package.json "serve" must be "node [flags] <entry point>"');
+  return args;
 }
 
 function environment(spec: ServerSpec, port: number): Record<string, string> {
@@ -56,7 +67,8 @@ function environment(spec: ServerSpec, port: number): Record<string, string> {
     JWT_SECRET: TALLY_TEST_SECRET,
     JWT_ISSUER: TALLY_ISSUER,
     JWT_AUDIENCE: TALLY_AUDIENCE,
-    LOG_LEVEL: 'warn',
+    // Production's default: the request log line is part of what is measured (written to /dev/null).
+    LOG_LEVEL: 'info',
     ...spec.env,
   };
 }
