@@ -58,8 +58,11 @@ export async function prepareDatabase(name: string, size: SeedSize, log: (line: 
     // The seed puts a tenth of the ledger on one user and spreads the rest evenly, so its total is only close.
     const seeded =
       Number(row.users) === size.users &&
-      Number(row.posts) === size.posts &&
-      Math.abs(Number(row.entries) - size.ledgerEntries) <= size.users * 2;
+      // Writes of earlier runs (seed-challenge posts and moves money) sit on top of the seed: a few percent is
+      // still the same data set, and reseeding 2M entries for each run would cost more than the run.
+      Number(row.posts) >= size.posts &&
+      Number(row.posts) <= size.posts * 1.05 &&
+      Math.abs(Number(row.entries) - size.ledgerEntries) <= size.users * 2 + size.ledgerEntries * 0.05;
     if (seeded) {
       log(`database ${name}: already seeded (${row.users} users, ${row.posts} posts, ${row.entries} ledger entries)`);
       return;

@@ -3,7 +3,7 @@
  * page with charts (requests/s over time, latency by percentile): no script, no external asset.
  */
 import type { Measurement } from './measure.js';
-import type { Scenario } from './scenarios.js';
+import type { Scenario, Verdict } from './scenarios.js';
 
 export interface RunInfo {
   readonly startedAt: Date;
@@ -17,6 +17,8 @@ export interface ReportInput {
   readonly scenario: Scenario;
   readonly info: RunInfo;
   readonly results: ReadonlyMap<string, Measurement>;
+  /** What the scenario checked in the database after the load (see Scenario.verify). */
+  readonly verdicts: readonly Verdict[];
 }
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
@@ -36,10 +38,11 @@ function references(results: ReadonlyMap<string, Measurement>): [string, Measure
 }
 
 export function goalLines(input: ReportInput): string[] {
-  return input.scenario.goals.map((goal) => {
+  const goals = input.scenario.goals.map((goal) => {
     const holds = goal.holds(input.results);
     return `${holds === undefined ? '–' : holds ? 'holds' : 'MISSED'}: ${goal.description}`;
   });
+  return [...goals, ...input.verdicts.map((verdict) => `${verdict.holds ? 'holds' : 'MISSED'}: ${verdict.description}`)];
 }
 
 export function markdown(input: ReportInput): string {

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { measure, type Measurement } from './measure.js';
 import { ADMIN_URL, buildTally, databaseUrl, ensureServices, PGBOUNCER_PORT, prepareDatabase } from './prepare.js';
 import { goalLines, html, markdown, type RunInfo } from './report.js';
-import { scenario as scenarioNamed, type Target } from './scenarios.js';
+import { scenario as scenarioNamed, type Target, type Verdict } from './scenarios.js';
 import { startServer, type RunningServer } from './servers.js';
 
 const log = (line: string) => console.log(`[loadtest] ${line}`);
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
   const { rows: versionRows } = await admin.query<{ server_version: string }>('show server_version');
   const pgVersion = versionRows[0]?.server_version ?? 'unknown';
   const results = new Map<string, Measurement>();
+  let verdicts: Verdict[] = [];
   try {
     const targets = await scenario.targets(data);
     const serverUrl = databaseUrl(database, scenario.throughPgBouncer ? PGBOUNCER_PORT : 5432);
@@ -111,6 +112,10 @@ async function main(): Promise<void> {
       } finally {
         await server.stop();
       }
+    }
+    if (scenario.verify) {
+      log('checking the database after the load');
+      verdicts = await scenario.verify(databaseUrl(database));
     }
   } finally {
     await data.end();
@@ -131,7 +136,7 @@ async function main(): Promise<void> {
       versions: `graphql-yoga ${version('graphql-yoga')}, @pothos/core ${version('@pothos/core')}, drizzle-orm ${version('drizzle-orm')}, pg ${version('pg')}, postgraphile ${version('postgraphile')}`,
     },
   };
-  const input = { scenario, info, results };
+  const input = { scenario, info, results, verdicts };
   mkdirSync(values.out, { recursive: true });
   writeFileSync(join(values.out, `${scenario.name}.md`), markdown(input));
   writeFileSync(join(values.out, `${scenario.name}.html`), html(input));

@@ -51,6 +51,7 @@ const envSchema = z
     JWT_AUDIENCE: optionalString,
     LOG_LEVEL: unsetIfEmpty(z.enum(LOG_LEVELS).optional()),
     UNBATCHED_LOADERS: unsetIfEmpty(z.enum(['true', 'false']).optional()),
+    MAX_MONEY_AMOUNT: integer(1_000_000, 1, 1_000_000_000_000),
   })
   .superRefine((env, ctx) => {
     if (env.UNBATCHED_LOADERS === 'true' && env.NODE_ENV === 'production') {
@@ -100,6 +101,8 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Load tests only: every loader fetches one key per statement, the N+1 that batching removes. */
   readonly unbatchedLoaders: boolean;
+  /** The largest amount one deposit, withdrawal or transfer may move, in major units of its currency. */
+  readonly maxMoneyAmount: bigint;
 }
 
 export class ConfigError extends Error {
@@ -141,5 +144,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jwt,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     unbatchedLoaders: env.UNBATCHED_LOADERS === 'true',
+    maxMoneyAmount: BigInt(env.MAX_MONEY_AMOUNT),
   } satisfies Config);
 }

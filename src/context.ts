@@ -2,7 +2,8 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Viewer } from './auth/jwt.js';
 import type { Database, Db } from './db/client.js';
-import { createLoaders, type LoaderOptions, type Loaders } from './loaders/index.js';
+import type { EventBus } from './events.js';
+import { createLoaders, type Loaders } from './loaders/index.js';
 import { scopeOf } from './request-scope.js';
 
 export interface Context {
@@ -14,14 +15,35 @@ export interface Context {
    * loaders with it. Off only with UNBATCHED_LOADERS, whose point is to show the N+1 this and batching remove.
    */
   readonly lookahead: boolean;
+  /** Where mutations tell what they committed. */
+  readonly events: EventBus;
+  /** The largest amount one money mutation may move, in major units of its currency (MAX_MONEY_AMOUNT). */
+  readonly maxAmountMajor: bigint;
+  /** The `Idempotency-Key` header, which money mutations accept in place of their `idempotencyKey` input. */
+  readonly idempotencyKeyHeader: string | null;
 }
 
-export function createContext(database: Database, loaderOptions: LoaderOptions = {}) {
+export interface ContextOptions {
+  /** false only in load tests, to measure the N+1 that batching removes (config UNBATCHED_LOADERS). */
+  readonly batch: boolean;
+  readonly events: EventBus;
+  readonly maxAmountMajor: bigint;
+}
+
+export function createContext(database: Database, options: ContextOptions) {
   return ({ request }: YogaInitialContext): Context => {
     const scope = scopeOf(request);
     const db = database.forRequest(() => {
       scope.sqlStatements += 1;
     });
-    return { viewer: scope.viewer, loaders: createLoaders(db, loaderOptions), db, lookahead: loaderOptions.batch !== false };
+    return {
+      viewer: scope.viewer,
+      loaders: createLoaders(db, { batch: options.batch }),
+      db,
+      lookahead: options.batch,
+      events: options.events,
+      maxAmountMajor: options.maxAmountMajor,
+      idempotencyKeyHeader: request.headers.get('idempotency-key'),
+    };
   };
 }

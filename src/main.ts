@@ -12,11 +12,15 @@ import { migrateDatabase } from './db/migrate.js';
 import { userByUsername } from './db/queries/users.js';
 import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
 import { drainer, DRAIN_DEADLINE_MS } from './drain.js';
+import { createEventBus } from './events.js';
+import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
 import { createServer } from './server.js';
 import { openRedis } from './store/redis.js';
 import { runCli } from './cli/run.js';
+
+const KEY_SWEEP_INTERVAL_MS = 3_600_000;
 
 await runCli(async () => {
   const config = loadConfig();
@@ -49,6 +53,7 @@ await runCli(async () => {
     database,
     logger,
     verifyToken: createTokenVerifier(config.jwt),
+    events: createEventBus(logger),
     readinessChecks,
     graphiqlToken,
   });
@@ -57,6 +62,15 @@ await runCli(async () => {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   const shutdown = drainer(server, DRAIN_DEADLINE_MS);
+
+  // Idempotency keys are kept 24 hours; every instance sweeps hourly (two deleting the same old rows is harmless).
+  const keySweep = setInterval(() => {
+    removeExpiredKeys(database.db).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'removed expired idempotency keys'),
+      (error: unknown) => logger.warn({ err: error }, 'removing expired idempotency keys failed; the next sweep retries'),
+    );
+  }, KEY_SWEEP_INTERVAL_MS);
+  keySweep.unref();
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
@@ -74,6 +88,7 @@ await runCli(async () => {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(keySweep);
     logger.info({ signal }, 'draining');
     // Should closing a pool hang (a query cut by the deadline still running), the process still ends.
     setTimeout(() => process.exit(1), DRAIN_DEADLINE_MS + 5_000).unref();

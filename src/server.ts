@@ -12,7 +12,11 @@
  *     → execute, compiled by graphql-jit
  *         Pothos schema, thin resolvers                              src/schema/<type>.ts
  *         per-request DataLoaders                                    src/context.ts, src/loaders/
+ *         lookahead joins (posts with their authors, one statement)  src/schema/selection.ts
  *         named queries, keyset pages                                src/db/queries/, src/db/keyset.ts
+ *         mutations: zod-checked input, typed errors                 src/schema/*-mutations.ts
+ *         money: idempotency key + locked accounts, one transaction  src/ledger/
+ *         events published after commit                              src/events.ts
  *     → drizzle → pg Pool (→ PgBouncer) → PostgreSQL, or PGlite      src/db/client.ts
  *     → masked errors: only errors marked safe show their message;    src/mask-error.ts
  *       the others are logged and quote the request id
@@ -25,6 +29,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import type { Database } from './db/client.js';
+import type { EventBus } from './events.js';
 import type { Logger } from './logger.js';
 import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
@@ -41,6 +46,8 @@ export interface ServerOptions {
   readonly database: Database;
   readonly logger: Logger;
   readonly verifyToken: VerifyToken;
+  /** Where mutations publish what they committed. */
+  readonly events: EventBus;
   /** Extra readiness checks beyond the database (Redis, when configured). */
   readonly readinessChecks?: readonly ReadinessCheck[];
   /** Pre-filled in GraphiQL's headers outside production, so a newcomer explores as the demo user. */
@@ -87,7 +94,7 @@ export function createServer(options: ServerOptions): TallyServer {
           headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }, null, 2) : undefined,
         },
     maskedErrors: { maskError: createMaskError() },
-    context: createContext(database, { batch: !config.unbatchedLoaders }),
+    context: createContext(database, { batch: !config.unbatchedLoaders, events: options.events, maxAmountMajor: config.maxMoneyAmount }),
     plugins: [
       useRequestId(),
       useMaskedErrorReport(logger),

@@ -10,7 +10,9 @@ import {
   bigserial,
   check,
   index,
+  jsonb,
   pgEnum,
+  pgSequence,
   pgTable,
   primaryKey,
   text,
@@ -128,6 +130,35 @@ export const transactions = pgTable(
     check('transactions_balance_after_non_negative', sql`${t.balanceAfter} >= 0`),
     // A transfer to oneself would move no money yet write two entries; it is never a real transfer.
     check('transactions_no_self_counterparty', sql`${t.counterpartyId} <> ${t.userId}`),
+  ],
+);
+
+/** The id two entries of one transfer share (the seed moves it past the ids it used). */
+export const transferIds = pgSequence('transfer_ids');
+
+/**
+ * Idempotency keys of money mutations (Stripe semantics), scoped per user. A row is written in the same database
+ * transaction as the money it moved, with the outcome the first request got, so a retry replays that outcome and
+ * writes nothing. Rows live at least 24 hours (see src/ledger/idempotency.ts for the cleanup).
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: bigint('user_id', { mode: 'number' })
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** SHA-256 of the operation and its normalized parameters: the same key with other parameters is refused. */
+    requestHash: text('request_hash').notNull(),
+    /** What the first request got: the ids of the entries it wrote, or its typed error. */
+    outcome: jsonb('outcome').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.key] }),
+    // The cleanup deletes by age.
+    index('idempotency_keys_created_idx').on(t.createdAt),
+    check('idempotency_keys_key_length', sql`char_length(${t.key}) between 1 and 255`),
   ],
 );
 

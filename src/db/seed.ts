@@ -53,7 +53,7 @@ export async function seed(db: Db, size: SeedSize): Promise<void> {
   await db.transaction(async (tx) => {
     // Large inserts outlive the API's statement timeout; SET LOCAL ends with the transaction (PgBouncer-safe).
     await tx.execute(sql`set local statement_timeout = 0`);
-    await tx.execute(sql`truncate transactions, accounts, posts, follows, users restart identity cascade`);
+    await tx.execute(sql`truncate idempotency_keys, transactions, accounts, posts, follows, users restart identity cascade`);
     // Building secondary indexes once after the load is several times faster than maintaining them per row.
     const indexes = rowsOf<{ name: string; definition: string }>(await tx.execute(sql`
       select i.indexname as name, i.indexdef as definition
@@ -156,6 +156,7 @@ export async function seed(db: Db, size: SeedSize): Promise<void> {
         sql`select setval(pg_get_serial_sequence(${table}, 'id'), (select coalesce(max(id), 0) + 1 from ${sql.identifier(table)}), false)`,
       );
     }
+    await tx.execute(sql`select setval('transfer_ids', (select coalesce(max(transfer_id), 0) + 1 from transactions), false)`);
   });
   await db.execute(sql`analyze`);
 }

@@ -117,3 +117,7 @@ builder.scalarType('DateTime', {
 });
 
 builder.queryType({ description: 'The root of every read.' });
+
+builder.mutationType({
+  description: 'Every write. Expected failures come back as typed `errors` in the payload, never as a partial write.',
+});

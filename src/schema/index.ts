@@ -6,6 +6,10 @@ import './user.js';
 import './post.js';
 import './follow.js';
 import './transaction.js';
+import './user-mutations.js';
+import './post-mutations.js';
+import './follow-mutations.js';
+import './money-mutations.js';
 
 export const schema = builder.toSchema();
 

@@ -3,6 +3,7 @@
  */
 import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createEventBus, type EventBus } from '../../src/events.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -24,6 +25,8 @@ export interface RequestOptions {
 export interface TestServer extends TestDatabase {
   readonly yoga: TallyServer;
   readonly config: Config;
+  /** The bus mutations publish to: tests subscribe to see what was told. */
+  readonly events: EventBus;
   graphql<T = Record<string, unknown>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   tokenFor(userId: number, expiresIn?: string): Promise<string>;
@@ -32,18 +35,16 @@ export interface TestServer extends TestDatabase {
 export async function startTestServer(env: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
   const config = loadConfig({ NODE_ENV: 'test', ...env });
   const testDb = await createTestDatabase();
-  const yoga = createServer({
-    config,
-    database: testDb.database,
-    logger: logger ?? createLogger(config),
-    verifyToken: createTokenVerifier(config.jwt),
-  });
+  const log = logger ?? createLogger(config);
+  const events = createEventBus(log);
+  const yoga = createServer({ config, database: testDb.database, logger: log, verifyToken: createTokenVerifier(config.jwt), events });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
   const tokenFor = (userId: number, expiresIn?: string) => signToken(config.jwt, userId, expiresIn);
   return {
     ...testDb,
     yoga,
     config,
+    events,
     fetch,
     tokenFor,
     async graphql<T>(query: string, options: RequestOptions = {}) {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTokenVerifier } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
+import { createEventBus } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer } from '../../src/server.js';
 
@@ -88,7 +89,8 @@ describe('npm run token -- <username>', () => {
     const config = loadConfig({ NODE_ENV: 'test', PGLITE_DIR: join(dir, 'a') });
     const database = await openDatabase(config.database);
     try {
-      const yoga = createServer({ config, database, logger: createLogger(config), verifyToken: createTokenVerifier(config.jwt) });
+      const logger = createLogger(config);
+      const yoga = createServer({ config, database, logger, verifyToken: createTokenVerifier(config.jwt), events: createEventBus(logger) });
       const response = await yoga.fetch(
         new Request('http://localhost/graphql', {
           method: 'POST',

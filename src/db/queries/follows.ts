@@ -33,3 +33,18 @@ export function followPages(db: Db, side: 'followers' | 'following', userIds: re
     extra: ['followedAt'],
   });
 }
+
+/** Follows `followeeId`; already following is no change. Returns whether a follow was added. */
+export async function insertFollow(db: Db, followerId: number, followeeId: number): Promise<boolean> {
+  const added = await db.insert(follows).values({ followerId, followeeId }).onConflictDoNothing().returning({ id: follows.followeeId });
+  return added.length > 0;
+}
+
+/** Stops following; not following is no change. Returns whether a follow was removed. */
+export async function deleteFollow(db: Db, followerId: number, followeeId: number): Promise<boolean> {
+  const removed = await db
+    .delete(follows)
+    .where(and(eq(follows.followerId, followerId), eq(follows.followeeId, followeeId)))
+    .returning({ id: follows.followeeId });
+  return removed.length > 0;
+}

@@ -83,3 +83,8 @@ export function postsPagesByAuthors(db: Db, authorIds: readonly number[], page: 
     page,
   });
 }
+
+export async function insertPost(db: Db, authorId: number, body: string): Promise<PostRow> {
+  const [post] = await db.insert(posts).values({ authorId, body }).returning();
+  return post!;
+}

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { inIds } from '../id-array.js';
-import { accounts, users } from '../schema.js';
+import { accounts, users, type Currency, type UserRow } from '../schema.js';
 
 export const usersByIds = (db: Db, ids: readonly number[]) =>
   db.select().from(users).where(inIds(users.id, ids));
@@ -18,3 +18,15 @@ export async function userByUsername(db: Db, username: string) {
 
 export const accountsByUserIds = (db: Db, userIds: readonly number[]) =>
   db.select().from(accounts).where(inIds(accounts.userId, userIds));
+
+/** A new user and their empty account, in one transaction: a user never exists without an account. */
+export function insertUserWithAccount(
+  db: Db,
+  fields: { username: string; name: string; email: string; currency: Currency },
+): Promise<UserRow> {
+  return db.transaction(async (tx) => {
+    const [user] = await tx.insert(users).values({ username: fields.username, name: fields.name, email: fields.email }).returning();
+    await tx.insert(accounts).values({ userId: user!.id, currency: fields.currency });
+    return user!;
+  });
+}

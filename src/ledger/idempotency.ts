@@ -1,0 +1,103 @@
+/**
+ * Idempotency keys with Stripe's semantics, for every money mutation. One database transaction holds the key's
+ * check, the money movement and the key's record of the outcome, so an outcome is recorded if and only if its
+ * money moved (or, for a typed error, did not):
+ *
+ *   1. a transaction-scoped advisory lock on (user, key): if another request holds it, that request is still
+ *      running, and this one is told IDEMPOTENCY_KEY_IN_PROGRESS at once (Stripe's 409) instead of waiting;
+ *   2. a stored outcome for the key: same parameters → that outcome again, nothing written; other parameters →
+ *      IDEMPOTENCY_KEY_REUSED;
+ *   3. otherwise the work runs, and its outcome (typed errors included) is stored with the key.
+ *
+ * Keys live at least KEY_RETENTION_HOURS; `removeExpiredKeys` deletes only older ones.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { rowsOf } from '../db/client.js';
+import { idempotencyKeys } from '../db/schema.js';
+import { failed, problem, type Outcome } from '../problems.js';
+
+export const KEY_RETENTION_HOURS = 24;
+export const MAX_KEY_LENGTH = 255;
+
+export interface IdempotentRequest {
+  readonly userId: number;
+  readonly key: string;
+  /** The operation and its normalized parameters; their hash is compared on a retry. */
+  readonly operation: string;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+export function requestHash(operation: string, parameters: Readonly<Record<string, string>>): string {
+  const canonical = JSON.stringify([operation, Object.entries(parameters).sort(([a], [b]) => (a < b ? -1 : 1))]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** PostgreSQL errors worth running the whole transaction again for: nothing of it was committed. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const ATTEMPTS = 3;
+
+function sqlState(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  const code = cause?.code ?? (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** An outcome, and whether it is a stored one replayed (then nothing was written now). */
+export interface KeyedOutcome<T> {
+  readonly outcome: Outcome<T>;
+  readonly replayed: boolean;
+}
+
+export async function idempotently<T>(
+  db: Db,
+  request: IdempotentRequest,
+  work: (tx: Db) => Promise<Outcome<T>>,
+): Promise<KeyedOutcome<T>> {
+  const hash = requestHash(request.operation, request.parameters);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await db.transaction(async (tx) => {
+        const [lock] = rowsOf<{ locked: boolean }>(
+          await tx.execute(sql`select pg_try_advisory_xact_lock(hashtextextended(${`${request.userId}:${request.key}`}, 0)) as locked`),
+        );
+        if (!lock?.locked) return { outcome: inProgress(), replayed: false };
+
+        const [stored] = await tx
+          .select({ requestHash: idempotencyKeys.requestHash, outcome: idempotencyKeys.outcome })
+          .from(idempotencyKeys)
+          .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.key, request.key)));
+        if (stored) {
+          if (stored.requestHash !== hash) {
+            const reused = problem('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used with other parameters: use a new key.', KEY_FIELD);
+            return { outcome: failed(reused), replayed: false };
+          }
+          return { outcome: stored.outcome as Outcome<T>, replayed: true };
+        }
+
+        const outcome = await work(tx);
+        await tx.insert(idempotencyKeys).values({ userId: request.userId, key: request.key, requestHash: hash, outcome });
+        return { outcome, replayed: false };
+      });
+    } catch (error) {
+      const state = sqlState(error);
+      // Another request with this key committed between our lock and our insert cannot happen (the lock is held
+      // to commit), but a unique violation on the key is still answered as the race it would be.
+      if (state === '23505') return { outcome: inProgress(), replayed: false };
+      if (state && RETRYABLE.has(state) && attempt < ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+const KEY_FIELD = ['input', 'idempotencyKey'];
+const inProgress = () =>
+  failed(problem('IDEMPOTENCY_KEY_IN_PROGRESS', 'A request with this idempotency key is still being processed: retry shortly.', KEY_FIELD));
+
+/** Deletes keys older than the retention period (never a younger one); returns how many. */
+export async function removeExpiredKeys(db: Db, now = new Date()): Promise<number> {
+  const cutoff = new Date(now.getTime() - KEY_RETENTION_HOURS * 3_600_000);
+  const removed = await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, cutoff)).returning({ key: idempotencyKeys.key });
+  return removed.length;
+}
