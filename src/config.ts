@@ -52,6 +52,7 @@ const envSchema = z
     LOG_LEVEL: unsetIfEmpty(z.enum(LOG_LEVELS).optional()),
     UNBATCHED_LOADERS: unsetIfEmpty(z.enum(['true', 'false']).optional()),
     MAX_MONEY_AMOUNT: integer(1_000_000, 1, 1_000_000_000_000),
+    MAX_CONCURRENT_REQUESTS: integer(64, 1, 100_000),
   })
   .superRefine((env, ctx) => {
     if (env.UNBATCHED_LOADERS === 'true' && env.NODE_ENV === 'production') {
@@ -103,6 +104,8 @@ export interface Config {
   readonly unbatchedLoaders: boolean;
   /** The largest amount one deposit, withdrawal or transfer may move, in major units of its currency. */
   readonly maxMoneyAmount: bigint;
+  /** GraphQL requests run at once; more wait their turn in arrival order (src/admission.ts). */
+  readonly maxConcurrentRequests: number;
 }
 
 export class ConfigError extends Error {
@@ -145,5 +148,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     unbatchedLoaders: env.UNBATCHED_LOADERS === 'true',
     maxMoneyAmount: BigInt(env.MAX_MONEY_AMOUNT),
+    maxConcurrentRequests: env.MAX_CONCURRENT_REQUESTS,
   } satisfies Config);
 }

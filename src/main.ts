@@ -4,6 +4,7 @@
  * when the drain deadline had to cut requests short.
  */
 import { createServer as createHttpServer } from 'node:http';
+import { withAdmission } from './admission.js';
 import { withParsedJsonBody } from './http-body.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
 import { loadConfig } from './config.js';
@@ -16,7 +17,7 @@ import { createEventBus } from './events.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
-import { createServer } from './server.js';
+import { createServer, GRAPHQL_PATH } from './server.js';
 import { openRedis } from './store/redis.js';
 import { runCli } from './cli/run.js';
 
@@ -57,7 +58,7 @@ await runCli(async () => {
     readinessChecks,
     graphiqlToken,
   });
-  const server = createHttpServer(withParsedJsonBody(yoga));
+  const server = createHttpServer(withAdmission(withParsedJsonBody(yoga), { limit: config.maxConcurrentRequests, path: GRAPHQL_PATH }));
   // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -1,7 +1,8 @@
 /**
  * The request path, in the order a request meets it:
  *
- *   HTTP (node:http, main.ts) → JSON body read (100 KB, else 413)   src/http-body.ts
+ *   HTTP (node:http, main.ts) → admission (so many at once, FIFO)   src/admission.ts
+ *     → JSON body read (100 KB, else 413)                            src/http-body.ts
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
  *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
@@ -54,6 +55,8 @@ export interface ServerOptions {
   readonly graphiqlToken?: string | undefined;
 }
 
+export const GRAPHQL_PATH = '/graphql';
+
 export type TallyServer = YogaServerInstance<Record<string, unknown>, Context>;
 
 const EXAMPLE_QUERY = `# Tally. Press the run button: you are the demo user
@@ -77,7 +80,7 @@ export function createServer(options: ServerOptions): TallyServer {
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     logging: logger,
     // Browsers on other origins are not a client yet; GraphiQL is served from this origin.
@@ -98,7 +101,7 @@ export function createServer(options: ServerOptions): TallyServer {
     plugins: [
       useRequestId(),
       useMaskedErrorReport(logger),
-      useObservability(createMetrics(database.pool), logger, '/graphql'),
+      useObservability(createMetrics(database.pool), logger, GRAPHQL_PATH),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useAuth(options.verifyToken),
       useVariableCoercion(),
