@@ -3,11 +3,12 @@
  * check, the money movement and the key's record of the outcome, so an outcome is recorded if and only if its
  * money moved (or, for a typed error, did not):
  *
- *   1. a transaction-scoped advisory lock on (user, key): if another request holds it, that request is still
- *      running, and this one is told IDEMPOTENCY_KEY_IN_PROGRESS at once (Stripe's 409) instead of waiting;
- *   2. a stored outcome for the key: same parameters → that outcome again, nothing written; other parameters →
- *      IDEMPOTENCY_KEY_REUSED;
- *   3. otherwise the work runs, and its outcome (typed errors included) is stored with the key.
+ *   1. a transaction-scoped advisory lock on (user, key), so only one request at a time can run a key's work;
+ *   2. a stored outcome for the key, whether or not the lock was had (another retry may hold it only to replay):
+ *      same parameters → that outcome again, nothing written; other parameters → IDEMPOTENCY_KEY_REUSED;
+ *   3. no stored outcome and no lock: the first request is still running, and this one is told
+ *      IDEMPOTENCY_KEY_IN_PROGRESS at once (Stripe's 409) instead of waiting;
+ *   4. otherwise the work runs, and its outcome (typed errors included) is stored with the key.
  *
  * Keys live at least KEY_RETENTION_HOURS; `removeExpiredKeys` deletes only older ones.
  */
@@ -62,8 +63,6 @@ export async function idempotently<T>(
         const [lock] = rowsOf<{ locked: boolean }>(
           await tx.execute(sql`select pg_try_advisory_xact_lock(hashtextextended(${`${request.userId}:${request.key}`}, 0)) as locked`),
         );
-        if (!lock?.locked) return { outcome: inProgress(), replayed: false };
-
         const [stored] = await tx
           .select({ requestHash: idempotencyKeys.requestHash, outcome: idempotencyKeys.outcome })
           .from(idempotencyKeys)
@@ -75,6 +74,7 @@ export async function idempotently<T>(
           }
           return { outcome: stored.outcome as Outcome<T>, replayed: true };
         }
+        if (!lock?.locked) return { outcome: inProgress(), replayed: false };
 
         const outcome = await work(tx);
         await tx.insert(idempotencyKeys).values({ userId: request.userId, key: request.key, requestHash: hash, outcome });

@@ -88,11 +88,12 @@ async function writeSingle(
 async function writeTransfer(tx: Db, from: AccountRow, to: AccountRow, movement: Movement, idempotencyKey: string): Promise<number> {
   const [sequence] = rowsOf<{ id: string }>(await tx.execute(sql`select nextval('transfer_ids') as id`));
   const transferId = Number(sequence!.id);
-  const common = { currency: from.currency, description: movement.description, transferId, idempotencyKey };
+  const common = { currency: from.currency, description: movement.description, transferId };
+  // The key is the sender's: the recipient's entry does not carry it (their keys are their own).
   const written = await tx
     .insert(transactions)
     .values([
-      { ...common, userId: from.userId, kind: 'TRANSFER_OUT', amount: -movement.minor, counterpartyId: to.userId, balanceAfter: from.balance - movement.minor },
+      { ...common, userId: from.userId, kind: 'TRANSFER_OUT', amount: -movement.minor, counterpartyId: to.userId, balanceAfter: from.balance - movement.minor, idempotencyKey },
       { ...common, userId: to.userId, kind: 'TRANSFER_IN', amount: movement.minor, counterpartyId: from.userId, balanceAfter: to.balance + movement.minor },
     ])
     .returning({ id: transactions.id, userId: transactions.userId });

@@ -9,6 +9,7 @@ import { failed, problem, succeeded, type Outcome } from '../problems.js';
 import { builder } from './builder.js';
 import { MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
 import { User } from './user.js';
+import { existingViewer } from './existing-viewer.js';
 import { userIdInput } from './user-ids.js';
 
 const FollowInput = builder.inputType('FollowInput', {
@@ -42,9 +43,10 @@ function followPayload(name: string, what: string) {
 
 /** The other user's row id, when it names an existing user other than the viewer. */
 async function followee(context: Context, globalId: string): Promise<Outcome<number>> {
+  const viewer = await existingViewer(context);
   const id = userIdInput(globalId, ['input', 'userId']);
   if (!id.ok) return id;
-  if (id.value === context.viewer!.id) return failed(problem('SELF_FOLLOW', 'A user cannot follow themselves.', ['input', 'userId']));
+  if (id.value === viewer.id) return failed(problem('SELF_FOLLOW', 'A user cannot follow themselves.', ['input', 'userId']));
   const [user] = await usersByIds(context.db, [id.value]);
   if (!user) return failed(problem('NOT_FOUND', 'No user has this ID.', ['input', 'userId']));
   context.loaders.user.prime(user.id, user);

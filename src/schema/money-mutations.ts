@@ -15,6 +15,7 @@ import { CurrencyEnum } from './money.js';
 import { MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
 import { Transaction } from './transaction.js';
 import { User } from './user.js';
+import { existingViewer } from './existing-viewer.js';
 import { userIdInput } from './user-ids.js';
 import { text, validate } from './validation.js';
 
@@ -158,10 +159,11 @@ builder.mutationFields((t) => ({
     authScopes: { viewer: true },
     args: { input: t.arg({ type: DepositInput, required: true }) },
     resolve: async (_root, { input }, context) => {
+      const viewer = await existingViewer(context);
       const checked = checkMoneyInput(input, context);
       if (!checked.ok) return rejected(checked.problems);
       const { minor, description, key } = checked.value;
-      return move(context, { kind: 'deposit', userId: context.viewer!.id, minor, currency: input.currency, description }, key);
+      return move(context, { kind: 'deposit', userId: viewer.id, minor, currency: input.currency, description }, key);
     },
   }),
   withdraw: t.field({
@@ -170,10 +172,11 @@ builder.mutationFields((t) => ({
     authScopes: { viewer: true },
     args: { input: t.arg({ type: WithdrawInput, required: true }) },
     resolve: async (_root, { input }, context) => {
+      const viewer = await existingViewer(context);
       const checked = checkMoneyInput(input, context);
       if (!checked.ok) return rejected(checked.problems);
       const { minor, description, key } = checked.value;
-      return move(context, { kind: 'withdraw', userId: context.viewer!.id, minor, currency: input.currency, description }, key);
+      return move(context, { kind: 'withdraw', userId: viewer.id, minor, currency: input.currency, description }, key);
     },
   }),
   transfer: t.field({
@@ -182,7 +185,7 @@ builder.mutationFields((t) => ({
     authScopes: { viewer: true },
     args: { input: t.arg({ type: TransferInput, required: true }) },
     resolve: async (_root, { input }, context) => {
-      const viewerId = context.viewer!.id;
+      const viewerId = (await existingViewer(context)).id;
       const checked = checkMoneyInput(input, context);
       const to = userIdInput(String(input.to), ['input', 'to']);
       const problems = [...(checked.ok ? [] : checked.problems), ...(to.ok ? [] : to.problems)];

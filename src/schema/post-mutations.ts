@@ -5,6 +5,7 @@ import type { PostRow } from '../db/schema.js';
 import { builder } from './builder.js';
 import { MutationError, rejected, type Payload } from './mutation-errors.js';
 import { Post } from './post.js';
+import { existingViewer } from './existing-viewer.js';
 import { text, validate } from './validation.js';
 
 export const MAX_POST_LENGTH = 2_000;
@@ -35,9 +36,10 @@ builder.mutationField('createPost', (t) =>
     authScopes: { viewer: true },
     args: { input: t.arg({ type: CreatePostInput, required: true }) },
     resolve: async (_root, { input }, context) => {
+      const viewer = await existingViewer(context);
       const checked = validate(createPostInput, input);
       if (!checked.ok) return rejected(checked.problems);
-      const post = await insertPost(context.db, context.viewer!.id, checked.value.body);
+      const post = await insertPost(context.db, viewer.id, checked.value.body);
       context.loaders.post.prime(post.id, post);
       context.events.publish({ type: 'post.created', postId: post.id, authorId: post.authorId });
       return { value: post, errors: [] };

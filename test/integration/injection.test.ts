@@ -5,19 +5,8 @@ import type { UserRow } from '../../src/db/schema.js';
 import { codesOf } from '../helpers/assertions.js';
 import { addEntry, createPost, createUser, follow } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { DROP_USERS, INJECTION_PAYLOADS } from '../helpers/injection.js';
 
-const DROP_USERS = "test'; DROP TABLE users;--";
-const PAYLOADS = [
-  DROP_USERS,
-  "Robert'); DROP TABLE posts; --",
-  "x' OR '1'='1",
-  '"; DELETE FROM accounts; --',
-  "1; UPDATE accounts SET balance = 999999999 WHERE ''=''",
-  "admin'/*",
-  '$1; TRUNCATE transactions CASCADE',
-  '\\x27 \\\\ %_ \' " ` ; -- /* */',
-  "Ünïcødé ☃ 😀 ‮'; DROP TABLE follows;--",
-];
 
 let server: TestServer;
 let victim: UserRow;
@@ -38,14 +27,14 @@ async function tableCounts(): Promise<Record<string, number>> {
   return counts;
 }
 
-const EXPECTED = () => ({ users: PAYLOADS.length + 1, posts: PAYLOADS.length, follows: PAYLOADS.length, accounts: PAYLOADS.length + 1, transactions: 1 });
+const EXPECTED = () => ({ users: INJECTION_PAYLOADS.length + 1, posts: INJECTION_PAYLOADS.length, follows: INJECTION_PAYLOADS.length, accounts: INJECTION_PAYLOADS.length + 1, transactions: 1 });
 
 beforeAll(async () => {
   server = await startTestServer();
   const db = server.database.db;
   victim = await createUser(db, { username: 'victim', balance: 0n });
   await addEntry(db, victim.id, { kind: 'DEPOSIT', amount: 4200n });
-  for (const [i, payload] of PAYLOADS.entries()) {
+  for (const [i, payload] of INJECTION_PAYLOADS.entries()) {
     const user = await createUser(db, { username: payload, name: payload, email: `injected${i}@example.test` });
     injected.push(user);
     await createPost(db, user.id, { body: payload });
@@ -65,13 +54,13 @@ describe('injection payloads are plain data', () => {
     expect(await tableCounts()).toEqual(EXPECTED());
   });
 
-  it.each(PAYLOADS)('%j round-trips verbatim as a GraphQL variable', async (payload) => {
+  it.each(INJECTION_PAYLOADS)('%j round-trips verbatim as a GraphQL variable', async (payload) => {
     const response = await server.graphql(BY_USERNAME, { variables: { username: payload } });
     expect(response.body.errors).toBeUndefined();
     expect(response.body.data).toEqual({ user: { username: payload, name: payload, posts: { edges: [{ node: { body: payload } }] } } });
   });
 
-  it.each(PAYLOADS)('%j round-trips verbatim as an inline string literal', async (payload) => {
+  it.each(INJECTION_PAYLOADS)('%j round-trips verbatim as an inline string literal', async (payload) => {
     // JSON string syntax is a subset of GraphQL string syntax: this is the literal a client would write.
     const query = `{ user(username: ${JSON.stringify(payload)}) { username name posts { edges { node { body } } } } }`;
     const response = await server.graphql(query);
@@ -95,9 +84,9 @@ describe('injection payloads are plain data', () => {
     }>('{ posts(first: 100) { edges { node { body author { username } } } } user(username: "victim") { followers(first: 100) { edges { node { username } } } } }');
     expect(response.body.errors).toBeUndefined();
     const posts = response.body.data!.posts.edges.map((edge) => edge.node);
-    expect(posts.map((post) => post.body).sort()).toEqual([...PAYLOADS].sort());
+    expect(posts.map((post) => post.body).sort()).toEqual([...INJECTION_PAYLOADS].sort());
     for (const post of posts) expect(post.author.username).toBe(post.body);
-    expect(response.body.data!.user.followers.edges.map((edge) => edge.node.username).sort()).toEqual([...PAYLOADS].sort());
+    expect(response.body.data!.user.followers.edges.map((edge) => edge.node.username).sort()).toEqual([...INJECTION_PAYLOADS].sort());
   });
 
   it('in a cursor is a BAD_USER_INPUT error, not SQL', async () => {
