@@ -187,6 +187,28 @@ function write(query: string, input: Record<string, unknown>, authorization: str
 
 const globalUserId = (id: number) => Buffer.from(`User:${id}`).toString('base64');
 
+/**
+ * Each connection as a client: it takes the next user in turn and sends that user's sequence in order, then takes
+ * the next user. A plain request list would have every connection walk the same list in lockstep, so a thousand
+ * clients would write the same account at the same moment: a load no real traffic makes. (autocannon keeps a
+ * connection's context for one pass over its request list, so the list is one dynamic request per step.)
+ */
+function asClients(sequences: readonly autocannon.Request[][]): autocannon.Request[] {
+  let users = 0;
+  const steps = sequences[0]!.length;
+  return Array.from({ length: steps }, (_, step) => ({
+    // The first request's fields, so the runner's one answer check before the load has a request to send.
+    ...sequences[0]![step]!,
+    setupRequest(request: autocannon.Request, context: object) {
+      const client = context as { sequence?: readonly autocannon.Request[] };
+      client.sequence ??= sequences[users++ % sequences.length]!;
+      const { setupRequest, ...fields } = client.sequence[step]!;
+      const chosen = { ...request, ...fields };
+      return typeof setupRequest === 'function' ? setupRequest(chosen, context) : chosen;
+    },
+  }));
+}
+
 function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
   const size = { ...SEED_SIZES[sizeName], ledgerEntries: SEED_SIZES[sizeName].ledgerEntries * 2 };
   const viewers = Math.min(size.users, 500);
@@ -202,24 +224,28 @@ function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
     // holds); growth is measured from there, so what the goal sees is a leak, not the heap finding its size.
     warmupSeconds: 20,
     async targets() {
-      const requests: autocannon.Request[] = [];
+      const sequences: autocannon.Request[][] = [];
       for (let user = 1; user <= viewers; user += 1) {
         const authorization = `Bearer ${await tokenFor(user)}`;
         const other = (user % viewers) + 1;
-        // Four reads, one write: 80 / 20. The writes take turns across users.
         const writes = [
           write(TRANSFER, { to: globalUserId(other), amount: '0.01', currency: 'USD', description: 'load test' }, authorization, true),
           write(DEPOSIT, { amount: '1.00', currency: 'USD', description: 'load test' }, authorization, true),
           write(WITHDRAW, { amount: '0.01', currency: 'USD', description: 'load test' }, authorization, true),
           write(CREATE_POST, { body: `load test post by user ${user}` }, authorization, false),
         ];
-        requests.push(post({ query: FEED }, { authorization }));
-        requests.push(post({ query: PROFILE, variables: { username: user === 1 ? 'demo' : `user${user}` } }));
-        requests.push(post({ query: TRANSACTIONS }, { authorization }));
-        requests.push(post({ query: FEED }, { authorization }));
-        requests.push(writes[user % writes.length]!);
+        // Four reads, then one write, the write's kind taking turns: 80 / 20.
+        sequences.push(
+          writes.flatMap((writeRequest) => [
+            post({ query: FEED }, { authorization }),
+            post({ query: PROFILE, variables: { username: user === 1 ? 'demo' : `user${user}` } }),
+            post({ query: TRANSACTIONS }, { authorization }),
+            post({ query: FEED }, { authorization }),
+            writeRequest,
+          ]),
+        );
       }
-      return [{ label: 'Tally', server: 'tally', requests }];
+      return [{ label: 'Tally', server: 'tally', requests: asClients(sequences) }];
     },
     goals: [
       { description: 'zero connection errors and timeouts', holds: (r) => (r.get('Tally')?.connectionErrors ?? 1) + (r.get('Tally')?.timeouts ?? 1) === 0 },
