@@ -53,35 +53,33 @@ async function followee(context: Context, globalId: string): Promise<Outcome<num
   return succeeded(user.id);
 }
 
-builder.mutationFields((t) => ({
-  followUser: t.field({
-    type: followPayload('FollowUserPayload', 'now followed'),
-    description: 'Follows a user; following them already changes nothing.',
-    authScopes: { viewer: true },
-    args: { input: t.arg({ type: FollowInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
-      const target = await followee(context, String(input.userId));
-      if (!target.ok) return rejected(target.problems);
-      const viewerId = context.viewer!.id;
-      if (await insertFollow(context.db, viewerId, target.value)) {
-        context.events.publish({ type: 'follow.created', followerId: viewerId, followeeId: target.value });
-      }
-      return toPayload(target);
-    },
-  }),
-  unfollowUser: t.field({
-    type: followPayload('UnfollowUserPayload', 'no longer followed'),
-    description: 'Stops following a user; not following them changes nothing.',
-    authScopes: { viewer: true },
-    args: { input: t.arg({ type: FollowInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
-      const target = await followee(context, String(input.userId));
-      if (!target.ok) return rejected(target.problems);
-      const viewerId = context.viewer!.id;
-      if (await deleteFollow(context.db, viewerId, target.value)) {
-        context.events.publish({ type: 'follow.removed', followerId: viewerId, followeeId: target.value });
-      }
-      return toPayload(target);
-    },
-  }),
-}));
+/** followUser and unfollowUser: the same checks, then one write each, told to the bus only when it changed something. */
+function followMutation(
+  name: 'followUser' | 'unfollowUser',
+  change: typeof insertFollow,
+  event: 'follow.created' | 'follow.removed',
+  what: string,
+  description: string,
+) {
+  const Payload = followPayload(`${name[0]!.toUpperCase()}${name.slice(1)}Payload`, what);
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: Payload,
+      description,
+      authScopes: { viewer: true },
+      args: { input: t.arg({ type: FollowInput, required: true }) },
+      resolve: async (_root, { input }, context) => {
+        const target = await followee(context, String(input.userId));
+        if (!target.ok) return rejected(target.problems);
+        const viewerId = context.viewer!.id;
+        if (await change(context.db, viewerId, target.value)) {
+          context.events.publish({ type: event, followerId: viewerId, followeeId: target.value });
+        }
+        return toPayload(target);
+      },
+    }),
+  );
+}
+
+followMutation('followUser', insertFollow, 'follow.created', 'now followed', 'Follows a user; following them already changes nothing.');
+followMutation('unfollowUser', deleteFollow, 'follow.removed', 'no longer followed', 'Stops following a user; not following them changes nothing.');

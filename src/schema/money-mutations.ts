@@ -117,25 +117,18 @@ const amountFields = {
   idempotencyKey: { description: KEY_DESCRIPTION },
 } as const;
 
-const DepositInput = builder.inputType('DepositInput', {
-  description: 'Money paid into the viewer\'s account.',
-  fields: (t) => ({
-    amount: t.string({ required: true, ...amountFields.amount }),
-    currency: t.field({ type: CurrencyEnum, required: true, ...amountFields.currency }),
-    description: t.string(amountFields.description),
-    idempotencyKey: t.string(amountFields.idempotencyKey),
-  }),
-});
-
-const WithdrawInput = builder.inputType('WithdrawInput', {
-  description: 'Money paid out of the viewer\'s account; never more than its balance.',
-  fields: (t) => ({
-    amount: t.string({ required: true, ...amountFields.amount }),
-    currency: t.field({ type: CurrencyEnum, required: true, ...amountFields.currency }),
-    description: t.string(amountFields.description),
-    idempotencyKey: t.string(amountFields.idempotencyKey),
-  }),
-});
+/** The input of a one-sided movement (deposit, withdraw): the same fields under each mutation's own name. */
+function singleSideInput(name: string, description: string) {
+  return builder.inputType(name, {
+    description,
+    fields: (t) => ({
+      amount: t.string({ required: true, ...amountFields.amount }),
+      currency: t.field({ type: CurrencyEnum, required: true, ...amountFields.currency }),
+      description: t.string(amountFields.description),
+      idempotencyKey: t.string(amountFields.idempotencyKey),
+    }),
+  });
+}
 
 const TransferInput = builder.inputType('TransferInput', {
   description: 'Money sent from the viewer\'s account to another user\'s, in the currency both accounts hold.',
@@ -148,37 +141,38 @@ const TransferInput = builder.inputType('TransferInput', {
   }),
 });
 
-const DepositPayload = moneyPayload('DepositPayload');
-const WithdrawPayload = moneyPayload('WithdrawPayload');
 const TransferPayload = moneyPayload('TransferPayload');
 
+/** deposit and withdraw: one account, one entry; they differ only in direction. */
+function singleSideMutation(kind: 'deposit' | 'withdraw', name: string, description: string, inputDescription: string) {
+  const Input = singleSideInput(`${name}Input`, inputDescription);
+  const Payload = moneyPayload(`${name}Payload`);
+  builder.mutationField(kind, (t) =>
+    t.field({
+      type: Payload,
+      description,
+      authScopes: { viewer: true },
+      args: { input: t.arg({ type: Input, required: true }) },
+      resolve: async (_root, { input }, context) => {
+        const viewer = await existingViewer(context);
+        const checked = checkMoneyInput(input, context);
+        if (!checked.ok) return rejected(checked.problems);
+        const { minor, description: note, key } = checked.value;
+        return move(context, { kind, userId: viewer.id, minor, currency: input.currency, description: note }, key);
+      },
+    }),
+  );
+}
+
+singleSideMutation('deposit', 'Deposit', 'Pays money into the viewer\'s account.', 'Money paid into the viewer\'s account.');
+singleSideMutation(
+  'withdraw',
+  'Withdraw',
+  'Pays money out of the viewer\'s account: INSUFFICIENT_FUNDS if the balance is lower.',
+  'Money paid out of the viewer\'s account; never more than its balance.',
+);
+
 builder.mutationFields((t) => ({
-  deposit: t.field({
-    type: DepositPayload,
-    description: 'Pays money into the viewer\'s account.',
-    authScopes: { viewer: true },
-    args: { input: t.arg({ type: DepositInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
-      const viewer = await existingViewer(context);
-      const checked = checkMoneyInput(input, context);
-      if (!checked.ok) return rejected(checked.problems);
-      const { minor, description, key } = checked.value;
-      return move(context, { kind: 'deposit', userId: viewer.id, minor, currency: input.currency, description }, key);
-    },
-  }),
-  withdraw: t.field({
-    type: WithdrawPayload,
-    description: 'Pays money out of the viewer\'s account: INSUFFICIENT_FUNDS if the balance is lower.',
-    authScopes: { viewer: true },
-    args: { input: t.arg({ type: WithdrawInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
-      const viewer = await existingViewer(context);
-      const checked = checkMoneyInput(input, context);
-      if (!checked.ok) return rejected(checked.problems);
-      const { minor, description, key } = checked.value;
-      return move(context, { kind: 'withdraw', userId: viewer.id, minor, currency: input.currency, description }, key);
-    },
-  }),
   transfer: t.field({
     type: TransferPayload,
     description: 'Sends money to another user: both sides and both balances are written in one database transaction.',
