@@ -5,17 +5,23 @@
  * round trips waits three times (p99 16 s against a mean of 2.4 s in seed-challenge), and a thousand half-done
  * requests hold their memory. A queued request costs only its socket; an admitted one runs at full speed.
  * Other paths (/healthz, /readyz, /metrics) are never queued: a busy server must still look alive.
+ *
+ * It sits behind the body reader (a slow body must not hold a turn) and a turn ends when the handler's work ends,
+ * not when the client leaves: a client that gives up does not stop the execution or transaction it started.
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A node:http handler; yoga's returns a promise that settles when its work for the request is done. */
+export type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
 export interface AdmissionOptions {
   /** Requests running at once; the rest wait. */
   readonly limit: number;
-  /** The path whose requests are admitted in turn (yoga's GraphQL endpoint). */
-  readonly path: string;
+  /** Paths never queued (health checks, metrics). */
+  readonly exempt: readonly string[];
 }
 
-export function withAdmission(handler: RequestListener, { limit, path }: AdmissionOptions): RequestListener {
+export function withAdmission(handler: Handler, { limit, exempt }: AdmissionOptions): Handler {
   let running = 0;
   const waiting: [IncomingMessage, ServerResponse][] = [];
 
@@ -36,15 +42,25 @@ export function withAdmission(handler: RequestListener, { limit, path }: Admissi
       running -= 1;
       admitNext();
     };
-    response.once('finish', release);
-    response.once('close', release);
-    handler(request, response);
+    let work: unknown;
+    try {
+      work = handler(request, response);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (work instanceof Promise) {
+      // The handler's own failures are its to report; here they only end the turn.
+      work.then(release, release);
+    } else {
+      response.once('finish', release);
+      response.once('close', release);
+    }
   };
 
   return (request, response) => {
-    const target = request.url ?? '/';
-    const onPath = target === path || target.startsWith(`${path}?`);
-    if (!onPath) return handler(request, response);
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    if (exempt.includes(path)) return handler(request, response);
     if (running < limit) run(request, response);
     else waiting.push([request, response]);
   };

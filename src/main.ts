@@ -17,7 +17,7 @@ import { createEventBus } from './events.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
-import { createServer, GRAPHQL_PATH } from './server.js';
+import { createServer, UNQUEUED_PATHS } from './server.js';
 import { openRedis } from './store/redis.js';
 import { runCli } from './cli/run.js';
 
@@ -58,19 +58,26 @@ await runCli(async () => {
     readinessChecks,
     graphiqlToken,
   });
-  const server = createHttpServer(withAdmission(withParsedJsonBody(yoga), { limit: config.maxConcurrentRequests, path: GRAPHQL_PATH }));
+  const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
+  const server = createHttpServer(withParsedJsonBody(admitted));
+  // The whole request (headers and body) must arrive within this: a client trickling bytes cannot hold a socket.
+  server.requestTimeout = 30_000;
   // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   const shutdown = drainer(server, DRAIN_DEADLINE_MS);
 
-  // Idempotency keys are kept 24 hours; every instance sweeps hourly (two deleting the same old rows is harmless).
-  const keySweep = setInterval(() => {
+  // Idempotency keys are kept 24 hours; every instance sweeps a minute after start and hourly after that (two
+  // deleting the same old rows is harmless), so instances that restart often still sweep.
+  const sweepKeys = () => {
     removeExpiredKeys(database.db).then(
       (removed) => removed > 0 && logger.info({ removed }, 'removed expired idempotency keys'),
       (error: unknown) => logger.warn({ err: error }, 'removing expired idempotency keys failed; the next sweep retries'),
     );
-  }, KEY_SWEEP_INTERVAL_MS);
+  };
+  const firstSweep = setTimeout(sweepKeys, 60_000);
+  firstSweep.unref();
+  const keySweep = setInterval(sweepKeys, KEY_SWEEP_INTERVAL_MS);
   keySweep.unref();
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -89,6 +96,7 @@ await runCli(async () => {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearTimeout(firstSweep);
     clearInterval(keySweep);
     logger.info({ signal }, 'draining');
     // Should closing a pool hang (a query cut by the deadline still running), the process still ends.

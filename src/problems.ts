@@ -14,6 +14,7 @@ export const PROBLEM_CODES = {
   USERNAME_TAKEN: 'The username belongs to another user (usernames are unique regardless of case).',
   EMAIL_TAKEN: 'The email address belongs to another user.',
   SELF_FOLLOW: 'A user cannot follow themselves.',
+  BALANCE_LIMIT: 'The receiving account would hold more than the largest balance an account can hold: nothing was moved.',
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

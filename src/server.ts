@@ -5,6 +5,7 @@
  *     → JSON body read (100 KB, else 413)                            src/http-body.ts
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
+ *     → unknown paths: 404                                           src/plugins/use-known-paths.ts
  *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
  *     → /healthz, /readyz                                            src/plugins/use-health.ts
  *     → auth: Bearer JWT → viewer; bad token = 401                   src/plugins/use-auth.ts, src/auth/jwt.ts
@@ -35,6 +36,7 @@ import type { Logger } from './logger.js';
 import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
 import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
+import { useKnownPaths } from './plugins/use-known-paths.js';
 import { useRequestId } from './plugins/use-request-id.js';
 import { createMaskError, useMaskedErrorReport } from './mask-error.js';
 import { createMetrics } from './metrics.js';
@@ -56,6 +58,8 @@ export interface ServerOptions {
 }
 
 export const GRAPHQL_PATH = '/graphql';
+/** Answered however busy the server is (see src/admission.ts). */
+export const UNQUEUED_PATHS = ['/healthz', '/readyz', '/metrics'];
 
 export type TallyServer = YogaServerInstance<Record<string, unknown>, Context>;
 
@@ -100,6 +104,7 @@ export function createServer(options: ServerOptions): TallyServer {
     context: createContext(database, { batch: !config.unbatchedLoaders, events: options.events, maxAmountMajor: config.maxMoneyAmount }),
     plugins: [
       useRequestId(),
+      useKnownPaths([GRAPHQL_PATH, ...UNQUEUED_PATHS]),
       useMaskedErrorReport(logger),
       useObservability(createMetrics(database.pool), logger, GRAPHQL_PATH),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),

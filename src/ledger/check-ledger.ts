@@ -55,11 +55,13 @@ const RULES: readonly { rule: string; query: SQL }[] = [
           or count(distinct currency) <> 1`,
   },
   {
-    rule: 'an idempotency key moved money at most once (its entries share one operation)',
+    // Only keys still kept: once one expires, its user may use the same string again, as Stripe allows.
+    rule: 'a kept idempotency key moved money at most once',
     query: sql`
-      select user_id, idempotency_key, count(*) as entries
-      from transactions where idempotency_key is not null
-      group by user_id, idempotency_key
+      select t.user_id, t.idempotency_key, count(*) as entries
+      from transactions t
+      join idempotency_keys k on k.user_id = t.user_id and k.key = t.idempotency_key and t.created_at >= k.created_at
+      group by t.user_id, t.idempotency_key
       having count(*) > 1`,
   },
 ];

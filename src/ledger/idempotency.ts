@@ -13,7 +13,7 @@
  * Keys live at least KEY_RETENTION_HOURS; `removeExpiredKeys` deletes only older ones.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
@@ -38,6 +38,11 @@ export function requestHash(operation: string, parameters: Readonly<Record<strin
 /** PostgreSQL errors worth running the whole transaction again for: nothing of it was committed. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const ATTEMPTS = 3;
+
+function constraintOf(error: unknown): string | undefined {
+  const cause = (error as { cause?: { constraint?: unknown } } | null)?.cause;
+  return typeof cause?.constraint === 'string' ? cause.constraint : undefined;
+}
 
 function sqlState(error: unknown): string | undefined {
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
@@ -83,8 +88,8 @@ export async function idempotently<T>(
     } catch (error) {
       const state = sqlState(error);
       // Another request with this key committed between our lock and our insert cannot happen (the lock is held
-      // to commit), but a unique violation on the key is still answered as the race it would be.
-      if (state === '23505') return { outcome: inProgress(), replayed: false };
+      // to commit), but a unique violation on the key itself is still answered as the race it would be.
+      if (state === '23505' && constraintOf(error) === 'idempotency_keys_user_id_key_pk') return { outcome: inProgress(), replayed: false };
       if (state && RETRYABLE.has(state) && attempt < ATTEMPTS) continue;
       throw error;
     }
@@ -95,9 +100,24 @@ const KEY_FIELD = ['input', 'idempotencyKey'];
 const inProgress = () =>
   failed(problem('IDEMPOTENCY_KEY_IN_PROGRESS', 'A request with this idempotency key is still being processed: retry shortly.', KEY_FIELD));
 
-/** Deletes keys older than the retention period (never a younger one); returns how many. */
-export async function removeExpiredKeys(db: Db, now = new Date()): Promise<number> {
-  const cutoff = new Date(now.getTime() - KEY_RETENTION_HOURS * 3_600_000);
-  const removed = await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, cutoff)).returning({ key: idempotencyKeys.key });
-  return removed.length;
+const SWEEP_BATCH = 5_000;
+
+/**
+ * Deletes keys older than the retention period, never a younger one, and returns how many. Age is measured on the
+ * database's clock (the one that wrote `created_at`) unless `now` is given. Deleted in batches, so a large backlog
+ * is many short statements, each well inside the statement timeout, not one long one.
+ */
+export async function removeExpiredKeys(db: Db, now?: Date): Promise<number> {
+  const reference = now ? sql`${now.toISOString()}::timestamptz` : sql`now()`;
+  const cutoff = sql`${reference} - make_interval(hours => ${KEY_RETENTION_HOURS})`;
+  let removed = 0;
+  for (;;) {
+    const batch = await db.execute(sql`
+      delete from ${idempotencyKeys} where ctid in (
+        select ctid from ${idempotencyKeys} where ${idempotencyKeys.createdAt} < ${cutoff} limit ${SWEEP_BATCH}
+      ) returning 1`);
+    const count = rowsOf(batch).length;
+    removed += count;
+    if (count < SWEEP_BATCH) return removed;
+  }
 }

@@ -31,6 +31,12 @@ export interface Moved {
 }
 
 const AMOUNT = ['input', 'amount'];
+
+/** The largest balance an account holds: PostgreSQL's bigint, in minor units. */
+export const MAX_BALANCE = 2n ** 63n - 1n;
+
+const overLimit = (account: AccountRow, field: readonly string[]) =>
+  problem('BALANCE_LIMIT', `The account would hold more than ${formatMinor(MAX_BALANCE, account.currency)} ${account.currency}.`, field);
 const CURRENCY = ['input', 'currency'];
 
 export async function moveMoney(tx: Db, movement: MoneyMovement, idempotencyKey: string): Promise<Outcome<Moved>> {
@@ -52,6 +58,8 @@ export async function moveMoney(tx: Db, movement: MoneyMovement, idempotencyKey:
     );
   }
 
+  if (movement.kind === 'deposit' && own.balance + movement.minor > MAX_BALANCE) return failed(overLimit(own, AMOUNT));
+
   switch (movement.kind) {
     case 'deposit':
       return succeeded({ entryId: await writeSingle(tx, own, movement, movement.minor, 'DEPOSIT', idempotencyKey) });
@@ -63,6 +71,7 @@ export async function moveMoney(tx: Db, movement: MoneyMovement, idempotencyKey:
       if (to.currency !== movement.currency) {
         return failed(problem('CURRENCY_MISMATCH', `The recipient's account holds ${to.currency}, not ${movement.currency}.`, CURRENCY));
       }
+      if (to.balance + movement.minor > MAX_BALANCE) return failed(overLimit(to, AMOUNT));
       return succeeded({ entryId: await writeTransfer(tx, own, to, movement, idempotencyKey) });
     }
   }

@@ -3,6 +3,7 @@
  * or `Idempotency-Key` header) in one database transaction (src/ledger/). The payload returns the viewer's new
  * entry, whose balanceAfter is the balance this operation left, and the viewer as it is now.
  */
+import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { idempotently, MAX_KEY_LENGTH } from '../ledger/idempotency.js';
 import { moveMoney, type MoneyMovement, type Moved } from '../ledger/move-money.js';
@@ -20,6 +21,8 @@ import { userIdInput } from './user-ids.js';
 import { text, validate } from './validation.js';
 
 const MAX_DESCRIPTION = 200;
+/** Header values are bytes: visible ASCII only, so a header key and the same input key are one key. */
+const HEADER_KEY = new RegExp(`^[\\x21-\\x7e]{1,${MAX_KEY_LENGTH}}$`);
 
 const moneyInput = z.object({
   amount: z.string(),
@@ -42,7 +45,7 @@ interface Checked {
 }
 
 /** Every rule on the fields all money mutations share, each failure naming its field. */
-function checkMoneyInput(input: MoneyInput, context: Context): Outcome<Checked> {
+function checkMoneyInput(input: MoneyInput, context: Context, info: GraphQLResolveInfo): Outcome<Checked> {
   const shape = validate(moneyInput, input);
   const problems: Problem[] = shape.ok ? [] : [...shape.problems];
   const amount = parseAmount(input.amount, input.currency, majorToMinor(context.maxAmountMajor, input.currency));
@@ -54,8 +57,16 @@ function checkMoneyInput(input: MoneyInput, context: Context): Outcome<Checked> 
     problems.push(problem('INVALID_INPUT', 'Money mutations need an idempotency key: the "idempotencyKey" input or an Idempotency-Key header.', ['input', 'idempotencyKey']));
   } else if (input.idempotencyKey != null && header !== null && header !== input.idempotencyKey) {
     problems.push(problem('INVALID_INPUT', 'The "idempotencyKey" input and the Idempotency-Key header differ: send one key.', ['input', 'idempotencyKey']));
-  } else if (input.idempotencyKey == null && (key.length === 0 || key.length > MAX_KEY_LENGTH)) {
-    problems.push(problem('INVALID_INPUT', `The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} characters.`, ['input', 'idempotencyKey']));
+  } else if (input.idempotencyKey == null && !HEADER_KEY.test(key)) {
+    problems.push(problem('INVALID_INPUT', `The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} visible ASCII characters.`, ['input', 'idempotencyKey']));
+  } else if (input.idempotencyKey == null && info.operation.selectionSet.selections.length > 1) {
+    // One header, several mutations: each would claim the same key, and all but the first would replay its result.
+    problems.push(
+      problem('INVALID_INPUT', 'An Idempotency-Key header keys one mutation: with several in one request, give each its own "idempotencyKey".', [
+        'input',
+        'idempotencyKey',
+      ]),
+    );
   }
   if (problems.length > 0 || !('minor' in amount) || key == null) return failed(...problems);
   return succeeded({ minor: amount.minor, description: input.description ?? '', key });
@@ -98,7 +109,8 @@ function moneyPayload(name: string) {
       viewer: t.field({
         type: User,
         nullable: true,
-        description: 'The viewer as it is now, to update a client cache (its balance is the current one).',
+        description:
+          'The viewer as it is now, to update a client cache: its balance is the current one, also when the rest of the payload is a replay of a stored outcome (entry.balanceAfter is what this operation left).',
         resolve: (_payload, _args, context) => (context.viewer ? context.loaders.user.load(context.viewer.id) : null),
       }),
       errors: t.field({
@@ -153,9 +165,9 @@ function singleSideMutation(kind: 'deposit' | 'withdraw', name: string, descript
       description,
       authScopes: { viewer: true },
       args: { input: t.arg({ type: Input, required: true }) },
-      resolve: async (_root, { input }, context) => {
+      resolve: async (_root, { input }, context, info) => {
         const viewer = await existingViewer(context);
-        const checked = checkMoneyInput(input, context);
+        const checked = checkMoneyInput(input, context, info);
         if (!checked.ok) return rejected(checked.problems);
         const { minor, description: note, key } = checked.value;
         return move(context, { kind, userId: viewer.id, minor, currency: input.currency, description: note }, key);
@@ -178,9 +190,9 @@ builder.mutationFields((t) => ({
     description: 'Sends money to another user: both sides and both balances are written in one database transaction.',
     authScopes: { viewer: true },
     args: { input: t.arg({ type: TransferInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
+    resolve: async (_root, { input }, context, info) => {
       const viewerId = (await existingViewer(context)).id;
-      const checked = checkMoneyInput(input, context);
+      const checked = checkMoneyInput(input, context, info);
       const to = userIdInput(String(input.to), ['input', 'to']);
       const problems = [...(checked.ok ? [] : checked.problems), ...(to.ok ? [] : to.problems)];
       if (to.ok && to.value === viewerId) problems.push(problem('SELF_TRANSFER', 'A transfer needs another user as its recipient.', ['input', 'to']));

@@ -1,7 +1,7 @@
 /**
  * Admission control (src/admission.ts) over a real socket, in front of a handler that holds each request until
- * the test lets it answer: so many at once, the rest in arrival order, other paths never queued, and a client
- * that gives up while waiting takes no turn.
+ * the test lets it answer: so many at once, the rest in arrival order, exempt paths never queued, a client that
+ * gives up while waiting takes no turn, and one that gives up while running does not end its turn early.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
@@ -28,7 +28,7 @@ async function heldServer(limit: number) {
         const name = String(request.headers['x-name']);
         started.push({ name, answer: () => response.end(name) });
       },
-      { limit, path: '/graphql' },
+      { limit, exempt: ['/healthz'] },
     ),
   );
   await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
@@ -99,5 +99,39 @@ describe('admission', () => {
     expect(started[1]!.name).toBe('next');
     started[1]!.answer();
     expect(await next).toBe('next');
+  });
+
+  it('ends a turn when the work ends, not when its client leaves (an abandoned execution still runs)', async () => {
+    let running = 0;
+    let most = 0;
+    http = createServer(
+      withAdmission(
+        async (_request, response) => {
+          running += 1;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          running -= 1;
+          if (!response.destroyed) response.end('done');
+        },
+        { limit: 2, exempt: [] },
+      ),
+    );
+    await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
+    const address = http.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    // Ten clients, 10 ms apart, each leaving 60 ms after it sent: long before its work (300 ms) is done, while
+    // later ones still wait. Were a leaving client to end its turn, a waiting one would start beside the work.
+    const leavers = Array.from({ length: 10 }, async (_, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * 10));
+      const leaving = httpRequest({ host: '127.0.0.1', port, path: '/graphql' });
+      leaving.on('error', () => undefined);
+      leaving.end();
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      leaving.destroy();
+    });
+    await Promise.all(leavers);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(running).toBe(0);
+    expect(most).toBe(2);
   });
 });

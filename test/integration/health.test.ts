@@ -101,3 +101,19 @@ describe('in production', () => {
     expect((await production.fetch('/healthz')).status).toBe(200);
   });
 });
+
+describe('paths other than Tally\'s', () => {
+  it.each(['/graphql/', '/x/graphql', '/api/graphql', '/', '/nope'])('%s is 404, and runs no GraphQL', async (path) => {
+    server.statements.reset();
+    const response = await server.fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: '{ posts(first: 1) { edges { cursor } } }' }),
+    });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe('NOT_FOUND');
+    expect(server.statements.count).toBe(0);
+  });
+});

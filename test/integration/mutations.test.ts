@@ -215,6 +215,8 @@ describe('typed errors: each names its code and field, and nothing is written', 
       ['no key in the input (null) and no header', 'idempotencyKey', { idempotencyKey: null }, {}],
       ['a header key of 256 characters', 'idempotencyKey', { idempotencyKey: undefined }, { 'idempotency-key': 'h'.repeat(256) }],
       ['an input key and a different header key', 'idempotencyKey', { idempotencyKey: 'input-key-1' }, { 'idempotency-key': 'header-key-1' }],
+      ['a header key with a space', 'idempotencyKey', { idempotencyKey: undefined }, { 'idempotency-key': 'two words' }],
+      ['a header key beyond ASCII', 'idempotencyKey', { idempotencyKey: undefined }, { 'idempotency-key': 'schl\u00fcssel' }],
     ];
     const OTHER_CASES = MONEY_KINDS.flatMap((kind) => OTHER_FIELDS.map(([label, field, fields, headers]) => [kind, label, field, fields, headers] as const));
 
@@ -319,6 +321,37 @@ describe('typed errors: each names its code and field, and nothing is written', 
       const { result, changes } = await observe(server, () => run(MONEY_DOCUMENTS[kind], moneyInput(kind, { amount: '0.01' }), { as: empty.id }));
       expectErrors(result, 'INSUFFICIENT_FUNDS', ['input', 'amount']);
       expect(changes).toEqual(only({ idempotency_keys: 1 }));
+    });
+  });
+
+  describe('BALANCE_LIMIT: an account that would pass PostgreSQL\'s bigint', () => {
+    // A balance one cent short of 2^63 - 1 minor units, kept consistent with its ledger.
+    const nearlyFull = async () => {
+      const user = await createUser(db, {});
+      await fund(user, 2n ** 63n - 2n);
+      return user;
+    };
+
+    it('deposit: field ["input", "amount"], nothing moved, and the account still takes the last cent', async () => {
+      const full = await nearlyFull();
+      const { result, changes } = await observe(server, () => run(DEPOSIT, moneyInput('deposit', { amount: '0.02' }), { as: full.id }));
+      expectErrors(result, 'BALANCE_LIMIT', ['input', 'amount']);
+      expect(changes).toEqual(only({ idempotency_keys: 1 }));
+      const last = await run(DEPOSIT, moneyInput('deposit', { amount: '0.01' }), { as: full.id });
+      expect(last.errors).toEqual([]);
+      expect(await balanceOf(full)).toBe(2n ** 63n - 1n);
+    });
+
+    it('transfer into it: field ["input", "amount"], neither balance moved', async () => {
+      const full = await nearlyFull();
+      const sender = await createUser(db, {});
+      await fund(sender, 100n);
+      const { result, changes } = await observe(server, () =>
+        run(TRANSFER, moneyInput('transfer', { to: userId(full), amount: '0.02' }), { as: sender.id }),
+      );
+      expectErrors(result, 'BALANCE_LIMIT', ['input', 'amount']);
+      expect(changes).toEqual(only({ idempotency_keys: 1 }));
+      expect(await balanceOf(sender)).toBe(100n);
     });
   });
 
@@ -457,6 +490,7 @@ describe('typed errors: each names its code and field, and nothing is written', 
         'SELF_FOLLOW',
         'SELF_TRANSFER',
         'USERNAME_TAKEN',
+        'BALANCE_LIMIT',
       ].sort(),
     );
   });
@@ -785,6 +819,19 @@ describe('idempotency keys', () => {
     expect(stored.map((row) => row.userId).sort((a, b) => a - b)).toEqual([frank.id, grace.id].sort((a, b) => a - b));
   });
 
+  it('one Idempotency-Key header for two money mutations in one request is refused for both: nothing moves', async () => {
+    const before = await balanceOf(frank);
+    const response = await server.graphql<{ a: MoneyPayload; b: MoneyPayload }>(
+      'mutation { a: deposit(input: { amount: "1.00", currency: USD }) { entry { id } errors { code field } } b: deposit(input: { amount: "1.00", currency: USD }) { entry { id } errors { code field } } }',
+      { as: frank.id, headers: { 'idempotency-key': newKey() } },
+    );
+    for (const payload of [response.body.data!.a, response.body.data!.b]) {
+      expect(payload.entry).toBeNull();
+      expect(payload.errors).toEqual([{ code: 'INVALID_INPUT', field: ['input', 'idempotencyKey'] }]);
+    }
+    expect(await balanceOf(frank)).toBe(before);
+  });
+
   it('the Idempotency-Key header works in place of the input, and names the same key', async () => {
     const key = newKey();
     const input = { amount: '4.00', currency: 'USD' };
@@ -841,6 +888,20 @@ describe('idempotency keys', () => {
     expect(after.errors).toEqual([]);
   });
 
+  it('a key used again after it expired is a new operation, and the ledger check agrees', async () => {
+    const input = { amount: '1.00', currency: 'USD', idempotencyKey: 'reborn' };
+    const first = await run(DEPOSIT, input, { as: grace.id });
+    await db
+      .update(idempotencyKeys)
+      .set({ createdAt: new Date(Date.now() - 25 * 3_600_000) })
+      .where(and(eq(idempotencyKeys.userId, grace.id), eq(idempotencyKeys.key, 'reborn')));
+    expect(await removeExpiredKeys(db)).toBeGreaterThanOrEqual(1);
+    const second = await run(DEPOSIT, input, { as: grace.id });
+    expect(second.errors).toEqual([]);
+    expect(second.entry!.id).not.toBe(first.entry!.id);
+    expect(await checkLedger(db)).toEqual([]);
+  });
+
   it('removeExpiredKeys removes keys older than 24 hours and keeps a key of 23h59m', async () => {
     const now = new Date();
     const minutesAgo = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
@@ -858,7 +919,8 @@ describe('idempotency keys', () => {
     expect(left.map((row) => row.key)).not.toContain('old-key');
     expect((await db.select({ key: idempotencyKeys.key }).from(idempotencyKeys)).length).toBe(total - 1);
 
-    // The kept key still guards its operation; the removed one is free for a new one.
+    // The kept key still guards its operation; the removed one is free for a new one, and the ledger check
+    // does not count the old key's entries against the new use (checkLedger runs after this describe).
     const young = await run(DEPOSIT, { amount: '1.00', currency: 'USD', idempotencyKey: 'young-key' }, { as: grace.id });
     expectErrors(young, 'IDEMPOTENCY_KEY_REUSED', ['input', 'idempotencyKey']);
     const old = await run(DEPOSIT, { amount: '1.00', currency: 'USD', idempotencyKey: 'old-key' }, { as: grace.id });
