@@ -1,8 +1,8 @@
 /**
  * The request path, in the order a request meets it:
  *
- *   HTTP (node:http, main.ts) → admission (so many at once, FIFO)   src/admission.ts
- *     → JSON body read (100 KB, else 413)                            src/http-body.ts
+ *   HTTP (node:http, main.ts) → JSON body read (100 KB, else 413)   src/http-body.ts
+ *     → admission (so many at once, FIFO)                            src/admission.ts
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
  *     → unknown paths: 404                                           src/plugins/use-known-paths.ts
