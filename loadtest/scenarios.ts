@@ -3,6 +3,7 @@
  */
 import type autocannon from 'autocannon';
 import pg from 'pg';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { SignJWT } from 'jose';
 import { openDatabase } from '../src/db/client.js';
 import { SEED_SIZES, type SeedSize } from '../src/db/seed.js';
@@ -185,8 +186,6 @@ function write(query: string, input: Record<string, unknown>, authorization: str
   };
 }
 
-const globalUserId = (id: number) => Buffer.from(`User:${id}`).toString('base64');
-
 /**
  * Each connection as a client: it takes the next user in turn and sends that user's sequence in order, then takes
  * the next user. A plain request list would have every connection walk the same list in lockstep, so a thousand
@@ -229,7 +228,7 @@ function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
         const authorization = `Bearer ${await tokenFor(user)}`;
         const other = (user % viewers) + 1;
         const writes = [
-          write(TRANSFER, { to: globalUserId(other), amount: '0.01', currency: 'USD', description: 'load test' }, authorization, true),
+          write(TRANSFER, { to: encodeGlobalID('User', other), amount: '0.01', currency: 'USD', description: 'load test' }, authorization, true),
           write(DEPOSIT, { amount: '1.00', currency: 'USD', description: 'load test' }, authorization, true),
           write(WITHDRAW, { amount: '0.01', currency: 'USD', description: 'load test' }, authorization, true),
           write(CREATE_POST, { body: `load test post by user ${user}` }, authorization, false),

@@ -12,6 +12,7 @@ import { DrizzleQueryError } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import type { Plugin } from 'graphql-yoga';
+import { sqlStateOf } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { scopeOf } from './request-scope.js';
 
@@ -40,9 +41,9 @@ class FailedQuery extends Error {
   readonly sql: string;
 
   constructor(error: DrizzleQueryError) {
-    const cause: { message?: unknown; code?: unknown } = error.cause ?? {};
+    const cause: { message?: unknown } = error.cause ?? {};
     super(typeof cause.message === 'string' ? cause.message : 'query failed');
-    this.code = typeof cause.code === 'string' ? cause.code : undefined;
+    this.code = sqlStateOf(error);
     this.sql = error.query;
     // drizzle's stack opens with its message, parameters included: keep only the frames after it.
     const header = `${error.name}: ${error.message}\n`;

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { sqlStateOf, violatedUniqueIndex } from '../db/errors.js';
 import { rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
 import { failed, problem, type Outcome } from '../problems.js';
@@ -38,17 +39,6 @@ export function requestHash(operation: string, parameters: Readonly<Record<strin
 /** PostgreSQL errors worth running the whole transaction again for: nothing of it was committed. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const ATTEMPTS = 3;
-
-function constraintOf(error: unknown): string | undefined {
-  const cause = (error as { cause?: { constraint?: unknown } } | null)?.cause;
-  return typeof cause?.constraint === 'string' ? cause.constraint : undefined;
-}
-
-function sqlState(error: unknown): string | undefined {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  const code = cause?.code ?? (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
 
 /** An outcome, and whether it is a stored one replayed (then nothing was written now). */
 export interface KeyedOutcome<T> {
@@ -86,10 +76,10 @@ export async function idempotently<T>(
         return { outcome, replayed: false };
       });
     } catch (error) {
-      const state = sqlState(error);
+      const state = sqlStateOf(error);
       // Another request with this key committed between our lock and our insert cannot happen (the lock is held
       // to commit), but a unique violation on the key itself is still answered as the race it would be.
-      if (state === '23505' && constraintOf(error) === 'idempotency_keys_user_id_key_pk') return { outcome: inProgress(), replayed: false };
+      if (violatedUniqueIndex(error) === 'idempotency_keys_user_id_key_pk') return { outcome: inProgress(), replayed: false };
       if (state && RETRYABLE.has(state) && attempt < ATTEMPTS) continue;
       throw error;
     }

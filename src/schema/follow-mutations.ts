@@ -9,7 +9,7 @@ import { failed, problem, succeeded, type Outcome } from '../problems.js';
 import { builder } from './builder.js';
 import { MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
 import { User } from './user.js';
-import { existingViewer } from './existing-viewer.js';
+import { existingViewer, viewerRow } from './existing-viewer.js';
 import { userIdInput } from './user-ids.js';
 
 const FollowInput = builder.inputType('FollowInput', {
@@ -34,7 +34,7 @@ function followPayload(name: string, what: string) {
         type: User,
         nullable: true,
         description: 'The viewer, to update a client cache.',
-        resolve: (_payload, _args, context) => (context.viewer ? context.loaders.user.load(context.viewer.id) : null),
+        resolve: (_payload, _args, context) => viewerRow(context),
       }),
       errors: t.field({ type: [MutationError], description: 'Why nothing changed; empty on success.', resolve: (payload) => [...payload.errors] }),
     }),

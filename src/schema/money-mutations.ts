@@ -16,7 +16,7 @@ import { CurrencyEnum } from './money.js';
 import { MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
 import { Transaction } from './transaction.js';
 import { User } from './user.js';
-import { existingViewer } from './existing-viewer.js';
+import { existingViewer, viewerRow } from './existing-viewer.js';
 import { userIdInput } from './user-ids.js';
 import { text, validate } from './validation.js';
 
@@ -111,7 +111,7 @@ function moneyPayload(name: string) {
         nullable: true,
         description:
           'The viewer as it is now, to update a client cache: its balance is the current one, also when the rest of the payload is a replay of a stored outcome (entry.balanceAfter is what this operation left).',
-        resolve: (_payload, _args, context) => (context.viewer ? context.loaders.user.load(context.viewer.id) : null),
+        resolve: (_payload, _args, context) => viewerRow(context),
       }),
       errors: t.field({
         type: [MutationError],

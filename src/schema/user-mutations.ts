@@ -4,6 +4,7 @@
  * racing for one name cannot both win).
  */
 import { z } from 'zod';
+import { violatedUniqueIndex } from '../db/errors.js';
 import { insertUserWithAccount } from '../db/queries/users.js';
 import { failed, problem, succeeded, type Outcome } from '../problems.js';
 import { builder } from './builder.js';
@@ -21,13 +22,11 @@ const signUpInput = z.object({
   email: z.email({ error: 'The email address is not valid.' }).max(254, { error: 'The email address must be at most 254 characters.' }),
 });
 
-/** The unique index a duplicate hit, as PostgreSQL (and PGlite) name it in the error. */
+/** A duplicate username or email, told by the unique index it hit. */
 function takenProblem(error: unknown) {
-  const cause = (error as { cause?: { code?: unknown; constraint?: unknown; message?: unknown } }).cause;
-  if (cause?.code !== '23505') return undefined;
-  const where = [cause.constraint, cause.message].filter((part) => typeof part === 'string').join(' ');
-  if (where.includes('users_username_lower_key')) return problem('USERNAME_TAKEN', 'This username is taken.', ['input', 'username']);
-  if (where.includes('users_email_lower_key')) return problem('EMAIL_TAKEN', 'An account with this email address exists.', ['input', 'email']);
+  const index = violatedUniqueIndex(error);
+  if (index === 'users_username_lower_key') return problem('USERNAME_TAKEN', 'This username is taken.', ['input', 'username']);
+  if (index === 'users_email_lower_key') return problem('EMAIL_TAKEN', 'An account with this email address exists.', ['input', 'email']);
   return undefined;
 }
 

@@ -2,6 +2,7 @@ import type { UserRow } from '../db/schema.js';
 import { userByUsername } from '../db/queries/users.js';
 import { badInput } from '../errors.js';
 import { builder } from './builder.js';
+import { viewerRow } from './existing-viewer.js';
 import { parseRowId } from './ids.js';
 import { Money } from './money.js';
 
@@ -40,7 +41,7 @@ builder.queryFields((t) => ({
     type: User,
     nullable: true,
     description: 'The signed-in user; null when the request carries no token.',
-    resolve: (_root, _args, context) => (context.viewer ? context.loaders.user.load(context.viewer.id) : null),
+    resolve: (_root, _args, context) => viewerRow(context),
   }),
   user: t.field({
     type: User,
