@@ -8,6 +8,13 @@ export function openRedis(url: string): Redis {
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
+    // Commands issued in the same tick go out as one pipeline: concurrent requests share a round trip.
+    enableAutoPipelining: true,
+    // A healthy Redis answers a bucket script in well under 5 ms, even auto-pipelined under load; a reply not
+    // back in 200 ms means a stalled or partitioned Redis, and every request would wait on it before falling
+    // back. 200 ms is what the first requests of an outage pay before the fallback's breaker skips Redis; it
+    // stays near the feed's p99 (135 ms) rather than multiplying it.
+    commandTimeout: 200,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
