@@ -30,6 +30,13 @@ export const TALLY_AUDIENCE = 'tally-api';
 
 const TSX = ['--import', 'tsx'];
 
+export const UNLIMITED_BUDGETS = {
+  COST_BUDGET_VIEWER: '100000000',
+  COST_RESTORE_VIEWER: '100000000',
+  COST_BUDGET_ANONYMOUS: '100000000',
+  COST_RESTORE_ANONYMOUS: '100000000',
+};
+
 function command(spec: ServerSpec): string[] {
   switch (spec.kind) {
     case 'bare-http':
@@ -69,6 +76,9 @@ function environment(spec: ServerSpec, port: number): Record<string, string> {
     JWT_AUDIENCE: TALLY_AUDIENCE,
     // Production's default: the request log line is part of what is measured (written to /dev/null).
     LOG_LEVEL: 'info',
+    // One load generator on one address stands for many clients: budgets no scenario exhausts, so the budget
+    // stage runs (priced, charged, refunded, reported) without refusing. `rate-limit` sets the real ones.
+    ...UNLIMITED_BUDGETS,
     ...spec.env,
   };
 }

@@ -3,6 +3,7 @@
  * receives the frozen `Config` it returns, so a bad value stops the process at start, naming the variable,
  * instead of failing on the first request that needs it.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -32,6 +33,8 @@ const url = (protocols: readonly string[]) =>
 const integer = (defaultValue: number, min: number, max: number) =>
   unsetIfEmpty(z.coerce.number().int().min(min).max(max).default(defaultValue));
 
+const boolean = unsetIfEmpty(z.enum(['true', 'false']).optional());
+
 const envSchema = z
   .object({
     NODE_ENV: unsetIfEmpty(z.enum(['development', 'production', 'test']).default('development')),
@@ -53,8 +56,38 @@ const envSchema = z
     UNBATCHED_LOADERS: unsetIfEmpty(z.enum(['true', 'false']).optional()),
     MAX_MONEY_AMOUNT: integer(1_000_000, 1, 1_000_000_000_000),
     MAX_CONCURRENT_REQUESTS: integer(64, 1, 100_000),
+    // Static limits on one operation (src/limits/): checked before execution, before any SQL.
+    MAX_DOCUMENT_LENGTH: integer(100_000, 100, 10_000_000),
+    MAX_TOKENS: integer(5_000, 10, 1_000_000),
+    MAX_DEPTH: integer(12, 2, 1_000),
+    MAX_ALIASES: integer(30, 0, 100_000),
+    MAX_DIRECTIVES: integer(50, 0, 100_000),
+    MAX_ROOT_FIELDS: integer(10, 1, 1_000),
+    MAX_COST: integer(1_000, 1, 100_000_000),
+    MAX_STRING_VARIABLE_LENGTH: integer(10_000, 100, 10_000_000),
+    MAX_BATCH_OPERATIONS: integer(0, 0, 100),
+    MAX_ERRORS: integer(20, 1, 1_000),
+    // The cost budget per client (src/plugins/use-cost-budget.ts).
+    COST_BUDGET_VIEWER: integer(1_000, 1, 100_000_000),
+    COST_RESTORE_VIEWER: integer(50, 1, 100_000_000),
+    COST_BUDGET_ANONYMOUS: integer(200, 1, 100_000_000),
+    COST_RESTORE_ANONYMOUS: integer(10, 1, 100_000_000),
+    TRUSTED_PROXIES: optionalString,
+    // Production hardening; each defaults to on in production and off elsewhere (see loadConfig).
+    INTROSPECTION: boolean,
+    FIELD_SUGGESTIONS: boolean,
+    GRAPHIQL: boolean,
+    GET_QUERIES: boolean,
+    LIMIT_DETAILS: boolean,
   })
   .superRefine((env, ctx) => {
+    if (env.TRUSTED_PROXIES !== undefined) {
+      for (const entry of env.TRUSTED_PROXIES.split(',')) {
+        if (!parseAddressRange(entry.trim())) {
+          ctx.addIssue({ code: 'custom', path: ['TRUSTED_PROXIES'], message: `"${entry.trim()}" is not an IP address or CIDR range (such as 10.0.0.0/8)` });
+        }
+      }
+    }
     if (env.UNBATCHED_LOADERS === 'true' && env.NODE_ENV === 'production') {
       ctx.addIssue({ code: 'custom', path: ['UNBATCHED_LOADERS'], message: 'is a load-test switch and never allowed in production' });
     }
@@ -106,11 +139,77 @@ export interface Config {
   readonly maxMoneyAmount: bigint;
   /** GraphQL requests run at once; more wait their turn in arrival order (src/admission.ts). */
   readonly maxConcurrentRequests: number;
+  readonly limits: Limits;
+  readonly budget: { readonly viewer: BudgetPolicy; readonly anonymous: BudgetPolicy };
+  /** Peers whose X-Forwarded-For names the client; empty: the socket's peer is the client. */
+  readonly trustedProxies: readonly AddressRange[];
+  readonly hardening: Hardening;
+}
+
+/** An address (`10.0.0.5`, `::1`) or a CIDR range (`10.0.0.0/8`, `fd00::/8`), or undefined when it is neither. */
+export function parseAddressRange(text: string): AddressRange | undefined {
+  const [address = '', bits, ...rest] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return undefined;
+  const max = family === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+  if (!(prefix >= 0 && prefix <= max)) return undefined;
+  return { address, prefix, family: family === 4 ? 'ipv4' : 'ipv6' };
+}
+
+export interface AddressRange {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 'ipv4' | 'ipv6';
+}
+
+/** What one operation may be, before it runs (README "Limits" lists each with its code). */
+export interface Limits {
+  /** Characters of the document, checked before it is parsed. */
+  readonly maxDocumentLength: number;
+  /** Lexical tokens of the document; the parser stops at this many. */
+  readonly maxTokens: number;
+  /** Nesting of selection sets (fragments expanded, introspection included). */
+  readonly maxDepth: number;
+  /** Aliased fields, `__typename` included. */
+  readonly maxAliases: number;
+  /** Directives used in the operation, fragments expanded. */
+  readonly maxDirectives: number;
+  /** Fields at the root of the operation. */
+  readonly maxRootFields: number;
+  /** Requested (static) cost of one operation, in points. */
+  readonly maxCost: number;
+  /** The longest string a variable may hold. */
+  readonly maxStringVariableLength: number;
+  /** Operations in one batched request; 0 turns batching off. */
+  readonly maxBatchOperations: number;
+  /** Errors in one response; the rest are summed up in one last error. */
+  readonly maxErrors: number;
+}
+
+/** A client's bucket: this many points at most, restored at this rate per second. */
+export interface BudgetPolicy {
+  readonly capacity: number;
+  readonly restorePerSecond: number;
+}
+
+export interface Hardening {
+  /** `__schema` and `__type` answered (off in production). */
+  readonly introspection: boolean;
+  /** "Did you mean …?" left in error messages (off in production). */
+  readonly fieldSuggestions: boolean;
+  readonly graphiql: boolean;
+  /** Queries over GET (off in production until persisted operations, which GET will then require). */
+  readonly getQueries: boolean;
+  /** Limit errors say the measured value and the limit (off in production, except for cost). */
+  readonly limitDetails: boolean;
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
+
+const flag = (value: 'true' | 'false' | undefined, otherwise: boolean) => (value === undefined ? otherwise : value === 'true');
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(source);
@@ -124,6 +223,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
   const jwt: JwtConfig = env.JWT_JWKS_URL
     ? // Both are present: the schema refuses JWT_JWKS_URL without them.
       { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER!, audience: env.JWT_AUDIENCE! }
@@ -149,5 +249,29 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     unbatchedLoaders: env.UNBATCHED_LOADERS === 'true',
     maxMoneyAmount: BigInt(env.MAX_MONEY_AMOUNT),
     maxConcurrentRequests: env.MAX_CONCURRENT_REQUESTS,
+    limits: Object.freeze({
+      maxDocumentLength: env.MAX_DOCUMENT_LENGTH,
+      maxTokens: env.MAX_TOKENS,
+      maxDepth: env.MAX_DEPTH,
+      maxAliases: env.MAX_ALIASES,
+      maxDirectives: env.MAX_DIRECTIVES,
+      maxRootFields: env.MAX_ROOT_FIELDS,
+      maxCost: env.MAX_COST,
+      maxStringVariableLength: env.MAX_STRING_VARIABLE_LENGTH,
+      maxBatchOperations: env.MAX_BATCH_OPERATIONS,
+      maxErrors: env.MAX_ERRORS,
+    }),
+    budget: Object.freeze({
+      viewer: Object.freeze({ capacity: env.COST_BUDGET_VIEWER, restorePerSecond: env.COST_RESTORE_VIEWER }),
+      anonymous: Object.freeze({ capacity: env.COST_BUDGET_ANONYMOUS, restorePerSecond: env.COST_RESTORE_ANONYMOUS }),
+    }),
+    trustedProxies: Object.freeze((env.TRUSTED_PROXIES?.split(',') ?? []).map((entry) => parseAddressRange(entry.trim())!)),
+    hardening: Object.freeze({
+      introspection: flag(env.INTROSPECTION, !production),
+      fieldSuggestions: flag(env.FIELD_SUGGESTIONS, !production),
+      graphiql: flag(env.GRAPHIQL, !production),
+      getQueries: flag(env.GET_QUERIES, !production),
+      limitDetails: flag(env.LIMIT_DETAILS, !production),
+    }),
   } satisfies Config);
 }

@@ -4,7 +4,7 @@ import type { Viewer } from './auth/jwt.js';
 import type { Database, Db } from './db/client.js';
 import type { EventBus } from './events.js';
 import { createLoaders, type Loaders } from './loaders/index.js';
-import { scopeOf } from './request-scope.js';
+import { scopeOf, type RequestScope } from './request-scope.js';
 
 export interface Context {
   readonly viewer: Viewer | null;
@@ -21,6 +21,8 @@ export interface Context {
   readonly maxAmountMajor: bigint;
   /** The `Idempotency-Key` header, which money mutations accept in place of their `idempotencyKey` input. */
   readonly idempotencyKeyHeader: string | null;
+  /** The request's own record (its cost and the client's budget, for `rateLimit`). */
+  readonly scope: RequestScope;
 }
 
 export interface ContextOptions {
@@ -44,6 +46,7 @@ export function createContext(database: Database, options: ContextOptions) {
       events: options.events,
       maxAmountMajor: options.maxAmountMajor,
       idempotencyKeyHeader: request.headers.get('idempotency-key'),
+      scope,
     };
   };
 }

@@ -19,6 +19,9 @@ import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
 import { createServer, UNQUEUED_PATHS } from './server.js';
 import { openRedis } from './store/redis.js';
+import { memoryCostBucket, redisCostBucket } from './store/cost-bucket.js';
+import { withFallback } from './store/fallback.js';
+import { createMetrics } from './metrics.js';
 import { runCli } from './cli/run.js';
 
 const KEY_SWEEP_INTERVAL_MS = 3_600_000;
@@ -36,11 +39,25 @@ await runCli(async () => {
     if (await seedIfEmpty(database.db, SEED_SIZES.demo)) logger.info({ dataDir: config.database.dataDir }, 'seeded demo data');
   }
 
+  const metrics = createMetrics(database.pool);
   const readinessChecks: ReadinessCheck[] = [];
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  let costBucket = memoryCostBucket();
   if (redis) {
     redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
     readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+    // Redis down or slow: each process limits on its own (a client may spend its budget once per instance)
+    // rather than failing requests; back to the shared budget when Redis answers.
+    costBucket = withFallback(redisCostBucket(redis), costBucket, {
+      onUnavailable(error) {
+        metrics.storeUnavailable();
+        logger.warn({ err: error }, 'redis is unavailable: cost budgets are kept per process until it is back');
+      },
+      onRecovered() {
+        metrics.storeRecovered();
+        logger.info('redis is back: cost budgets are shared again');
+      },
+    });
   }
 
   let graphiqlToken: string | undefined;
@@ -57,6 +74,8 @@ await runCli(async () => {
     events: createEventBus(logger),
     readinessChecks,
     graphiqlToken,
+    costBucket,
+    metrics,
   });
   const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
   const server = createHttpServer(withParsedJsonBody(admitted));

@@ -5,14 +5,13 @@
  *
  * yoga's mask does not know the request, so it happens in two steps: `createMaskError` replaces the error and
  * remembers its cause, and `useMaskedErrorReport` (once the result, and so the request, is at hand) logs the
- * cause with the request id and puts that id into the message.
+ * cause with the request id and puts that id into the message. The cause is logged as it was thrown: the logger
+ * (src/logger.ts) keeps a failed query's parameters and the client's values out of every line, this one included.
  */
 import { PothosValidationError } from '@pothos/core';
-import { DrizzleQueryError } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import type { Plugin } from 'graphql-yoga';
-import { sqlStateOf } from './db/errors.js';
 import type { Logger } from './logger.js';
 import { scopeOf } from './request-scope.js';
 
@@ -29,29 +28,6 @@ function withExtensions(error: GraphQLError, extensions: Record<string, unknown>
     extensions: { ...error.extensions, ...extensions },
   });
 }
-
-/**
- * A failed query as the log shows it. drizzle's error carries the query's parameters (usernames, emails, lists
- * of thousands of ids) in its message, its `params` and its cause (PGlite attaches them there too): personal
- * data in the logs and multi-megabyte lines. This keeps the database's reason, its SQLSTATE code and the SQL text.
- */
-class FailedQuery extends Error {
-  override name = 'FailedQuery';
-  readonly code: string | undefined;
-  readonly sql: string;
-
-  constructor(error: DrizzleQueryError) {
-    const cause: { message?: unknown } = error.cause ?? {};
-    super(typeof cause.message === 'string' ? cause.message : 'query failed');
-    this.code = sqlStateOf(error);
-    this.sql = error.query;
-    // drizzle's stack opens with its message, parameters included: keep only the frames after it.
-    const header = `${error.name}: ${error.message}\n`;
-    if (error.stack?.startsWith(header)) this.stack = `${this.name}: ${this.message}\n${error.stack.slice(header.length)}`;
-  }
-}
-
-const loggable = (error: unknown) => (error instanceof DrizzleQueryError ? new FailedQuery(error) : error);
 
 export function createMaskError() {
   return (error: unknown, message: string): Error => {
@@ -95,7 +71,7 @@ export function useMaskedErrorReport(logger: Logger): Plugin {
         ...single,
         errors: single.errors?.map((error) => {
           if (!unreported.has(error)) return error;
-          logger.error({ err: loggable(unreported.get(error)), requestId }, 'unexpected error');
+          logger.error({ err: unreported.get(error), requestId }, 'unexpected error');
           return new GraphQLError(`${error.message} Quote request id ${requestId} when reporting it.`, {
             nodes: error.nodes,
             path: error.path,

@@ -19,6 +19,9 @@ export interface RequestObservation {
 export interface Metrics {
   readonly registry: Registry;
   observe(observation: RequestObservation): void;
+  /** The shared store (Redis) stopped answering: the per-process fallback serves until it does again. */
+  storeUnavailable(): void;
+  storeRecovered(): void;
 }
 
 export function createMetrics(pool: pg.Pool | undefined): Metrics {
@@ -67,6 +70,18 @@ export function createMetrics(pool: pg.Pool | undefined): Metrics {
     });
   }
 
+  const storeOutages = new Counter({
+    name: 'tally_store_outages_total',
+    help: 'Times the shared store (Redis) stopped answering and the per-process fallback took over.',
+    registers,
+  });
+  const storeAvailable = new Gauge({
+    name: 'tally_store_available',
+    help: '1 while the shared store (Redis) answers, 0 while the per-process fallback serves instead.',
+    registers,
+  });
+  storeAvailable.set(1);
+
   const operations = new Set<string>();
   const bounded = (operation: string) => {
     if (operations.has(operation)) return operation;
@@ -83,6 +98,13 @@ export function createMetrics(pool: pg.Pool | undefined): Metrics {
       duration.observe({ operation: label }, seconds);
       statements.observe({ operation: label }, sqlStatements);
       for (const code of errorCodes) errors.inc({ operation: label, code });
+    },
+    storeUnavailable() {
+      storeOutages.inc();
+      storeAvailable.set(0);
+    },
+    storeRecovered() {
+      storeAvailable.set(1);
     },
   };
 }

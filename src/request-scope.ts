@@ -5,6 +5,7 @@
  * 15–20% of the feed's throughput (loadtest/reports/feed.md).
  */
 import type { Viewer } from './auth/jwt.js';
+import type { BucketState } from './store/cost-bucket.js';
 
 export interface RequestScope {
   readonly requestId: string;
@@ -15,6 +16,18 @@ export interface RequestScope {
   operationName: string | undefined;
   /** `extensions.code` of every error in the response, in order. */
   errorCodes: string[];
+  /** Set by the cost budget stage once the operation is priced and charged. */
+  cost: CostReport | undefined;
+}
+
+/** What one operation cost and what the client has left (src/plugins/use-cost-budget.ts). */
+export interface CostReport {
+  /** The static cost, charged before execution. */
+  readonly requested: number;
+  /** The most one operation may cost for this client. */
+  readonly limit: number;
+  /** The client's bucket right after the charge. */
+  readonly budget: BucketState;
 }
 
 const scopes = new WeakMap<Request, RequestScope>();
@@ -27,6 +40,7 @@ export function openRequestScope(request: Request, requestId: string): RequestSc
     viewer: null,
     operationName: undefined,
     errorCodes: [],
+    cost: undefined,
   };
   scopes.set(request, scope);
   return scope;

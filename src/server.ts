@@ -8,9 +8,16 @@
  *     → unknown paths: 404                                           src/plugins/use-known-paths.ts
  *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
  *     → /healthz, /readyz                                            src/plugins/use-health.ts
+ *     → only JSON POST bodies (CSRF); GET queries only if allowed    src/plugins/use-request-policy.ts
  *     → auth: Bearer JWT → viewer; bad token = 401                   src/plugins/use-auth.ts, src/auth/jwt.ts
+ *     → static limits: batch, document length, string variables,     src/plugins/use-operation-limits.ts, src/limits/
+ *       tokens (parse), depth, aliases, directives, root fields,
+ *       introspection (before validation)
  *     → parse + validate (yoga's caches)
  *     → variables coerced by graphql-js (clear messages)             src/plugins/use-variable-coercion.ts
+ *     → cost: priced (≤ MAX_COST), charged to the client's bucket     src/plugins/use-cost-budget.ts, src/cost/,
+ *       (Redis, or in-process), 429 when short; refunded to the      src/store/cost-bucket.ts
+ *       actual cost after; extensions.cost, RateLimit-* headers
  *     → execute, compiled by graphql-jit
  *         Pothos schema, thin resolvers                              src/schema/<type>.ts
  *         per-request DataLoaders                                    src/context.ts, src/loaders/
@@ -22,6 +29,7 @@
  *     → drizzle → pg Pool (→ PgBouncer) → PostgreSQL, or PGlite      src/db/client.ts
  *     → masked errors: only errors marked safe show their message;    src/mask-error.ts
  *       the others are logged and quote the request id
+ *     → at most MAX_ERRORS errors; no "Did you mean" in production    src/plugins/use-error-limit.ts, use-no-suggestions.ts
  *
  * The plugin list below is that order; each stage is one file.
  */
@@ -39,10 +47,18 @@ import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
 import { useKnownPaths } from './plugins/use-known-paths.js';
 import { useRequestId } from './plugins/use-request-id.js';
 import { createMaskError, useMaskedErrorReport } from './mask-error.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { useObservability } from './plugins/use-observability.js';
 import { useVariableCoercion } from './plugins/use-variable-coercion.js';
 import { schema } from './schema/index.js';
+import { createClientAddress } from './client-address.js';
+import { createCostModel } from './cost/estimate.js';
+import { useCostBudget } from './plugins/use-cost-budget.js';
+import { useErrorLimit } from './plugins/use-error-limit.js';
+import { useNoSuggestions } from './plugins/use-no-suggestions.js';
+import { useOperationLimits } from './plugins/use-operation-limits.js';
+import { useRequestPolicy } from './plugins/use-request-policy.js';
+import type { CostBucket } from './store/cost-bucket.js';
 
 export interface ServerOptions {
   readonly config: Config;
@@ -55,6 +71,10 @@ export interface ServerOptions {
   readonly readinessChecks?: readonly ReadinessCheck[];
   /** Pre-filled in GraphiQL's headers outside production, so a newcomer explores as the demo user. */
   readonly graphiqlToken?: string | undefined;
+  /** Every client's cost budget: Redis shared by all instances, or the in-process twin. */
+  readonly costBucket: CostBucket;
+  /** The process's metrics; one registry per server when not given. */
+  readonly metrics?: Metrics;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -80,7 +100,7 @@ const EXAMPLE_QUERY = `# Tally. Press the run button: you are the demo user
 
 export function createServer(options: ServerOptions): TallyServer {
   const { config, database, logger } = options;
-  const production = config.env === 'production';
+  const { limits, hardening } = config;
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -93,7 +113,7 @@ export function createServer(options: ServerOptions): TallyServer {
     multipart: false,
     // GraphiQL's code is served from the npm package, not a CDN: it works offline and under a strict CSP.
     renderGraphiQL,
-    graphiql: production
+    graphiql: !hardening.graphiql
       ? false
       : {
           title: 'Tally',
@@ -101,15 +121,28 @@ export function createServer(options: ServerOptions): TallyServer {
           headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }, null, 2) : undefined,
         },
     maskedErrors: { maskError: createMaskError() },
+    // Tally's own stage refuses a batch first, with its code; this only sets yoga's parser to accept one.
+    batching: limits.maxBatchOperations > 0 ? { limit: limits.maxBatchOperations } : false,
     context: createContext(database, { batch: !config.unbatchedLoaders, events: options.events, maxAmountMajor: config.maxMoneyAmount }),
     plugins: [
       useRequestId(),
       useKnownPaths([GRAPHQL_PATH, ...UNQUEUED_PATHS]),
       useMaskedErrorReport(logger),
-      useObservability(createMetrics(database.pool), logger, GRAPHQL_PATH),
+      useErrorLimit(limits.maxErrors),
+      ...(hardening.fieldSuggestions ? [] : [useNoSuggestions()]),
+      useObservability(options.metrics ?? createMetrics(database.pool), logger, GRAPHQL_PATH),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
+      useRequestPolicy({ graphqlEndpoint: GRAPHQL_PATH, getQueries: hardening.getQueries }),
       useAuth(options.verifyToken),
+      useOperationLimits({ limits, introspection: hardening.introspection, details: hardening.limitDetails }),
       useVariableCoercion(),
+      useCostBudget({
+        model: createCostModel(schema),
+        bucket: options.costBucket,
+        maxCost: limits.maxCost,
+        policies: config.budget,
+        clientAddress: createClientAddress(config.trustedProxies),
+      }),
       // Compiles each distinct document to a function once: the largest single lever on execution time.
       useGraphQlJit(),
     ],

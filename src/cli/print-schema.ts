@@ -3,14 +3,13 @@
  * `npm run schema:print -- --check` exits 1 when the committed file is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { printSchema } from 'graphql';
-import { sortedSchema } from '../schema/index.js';
+import { printedSchema } from '../schema/printed.js';
 import { runCli } from './run.js';
 
 export const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
 
 await runCli(() => {
-  const printed = `${printSchema(sortedSchema)}\n`;
+  const printed = printedSchema();
   if (process.argv.includes('--check')) {
     let committed = '';
     try {

@@ -3,10 +3,12 @@
  * and register themselves on this builder; schema/index.ts imports them all.
  */
 import SchemaBuilder from '@pothos/core';
+import DirectivesPlugin from '@pothos/plugin-directives';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { Kind } from 'graphql';
 import type { Context } from '../context.js';
+import type { CostDirectives } from '../cost/directives.js';
 import { AppError, badInput } from '../errors.js';
 import { storableInstant } from './instant.js';
 
@@ -18,6 +20,7 @@ export const NODE_TYPES: ReadonlySet<string> = new Set(['User', 'Post', 'Transac
 
 export const builder = new SchemaBuilder<{
   Context: Context;
+  Directives: CostDirectives;
   AuthScopes: {
     /** Any signed-in viewer. */
     viewer: boolean;
@@ -32,8 +35,11 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, RelayPlugin, DirectivesPlugin],
   defaultFieldNullability: false,
+  // Directives kept as { name: args } in extensions: the form @graphql-tools' printer (schema.graphql) and the
+  // cost estimator (src/cost/directives.ts) read.
+  directives: { useGraphQLToolsUnorderedDirectives: true },
   scopeAuth: {
     authScopes: (context) => ({
       viewer: context.viewer !== null,
@@ -62,6 +68,8 @@ export const builder = new SchemaBuilder<{
     pageInfoTypeOptions: { description: 'Where a page sits in its connection, and the cursors to page on from it.' },
     nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it does not exist or is not visible to the viewer.' },
     nodesQueryOptions: {
+      // Priced as if every ID were found (`ids` is not a number, so it cannot be a slicing argument).
+      directives: { listSize: { assumedSize: MAX_NODE_IDS } },
       description: `Fetches up to ${MAX_NODE_IDS} objects by their global IDs, in the order given; null for each that does not exist or is not visible.`,
       resolve: (_root, { ids }, _context, _info, resolveNodes) => {
         if (ids.length > MAX_NODE_IDS) throw badInput(`"ids" holds ${ids.length} IDs, above the maximum of ${MAX_NODE_IDS}.`, 'ids');
@@ -74,7 +82,9 @@ export const builder = new SchemaBuilder<{
     beforeArgOptions: { description: 'Returns the edges before this cursor.' },
     cursorFieldOptions: { description: 'An opaque cursor for this edge, to pass as after or before.' },
     edgesFieldOptions: { nullable: false, description: 'The edges of this page, in the connection\'s order.' },
-    pageInfoFieldOptions: { description: 'Information to page on from here.' },
+    // Free: it is computed from the page already fetched. Every other field of a connection but its edges
+    // costs 0, which is what lets the estimator price @listSize(sizedFields: ["edges"]) (src/cost/estimate.ts).
+    pageInfoFieldOptions: { description: 'Information to page on from here.', directives: { cost: { weight: 0 } } },
     idFieldOptions: { description: 'The opaque global ID of this object.' },
   },
 });

@@ -7,7 +7,7 @@ import { usersByIds } from '../db/queries/users.js';
 import type { Context } from '../context.js';
 import { failed, problem, succeeded, type Outcome } from '../problems.js';
 import { builder } from './builder.js';
-import { MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
+import { ERRORS_LIST, MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
 import { User } from './user.js';
 import { existingViewer, viewerRow } from './existing-viewer.js';
 import { userIdInput } from './user-ids.js';
@@ -36,7 +36,7 @@ function followPayload(name: string, what: string) {
         description: 'The viewer, to update a client cache.',
         resolve: (_payload, _args, context) => viewerRow(context),
       }),
-      errors: t.field({ type: [MutationError], description: 'Why nothing changed; empty on success.', resolve: (payload) => [...payload.errors] }),
+      errors: t.field({ type: [MutationError], ...ERRORS_LIST, description: 'Why nothing changed; empty on success.', resolve: (payload) => [...payload.errors] }),
     }),
   });
 }

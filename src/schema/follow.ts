@@ -1,6 +1,6 @@
 import type { FollowListRow } from '../db/queries/follows.js';
 import { builder } from './builder.js';
-import { parsePageArgs, toConnection } from './pagination.js';
+import { PAGED, parsePageArgs, toConnection } from './pagination.js';
 import { User } from './user.js';
 
 const FollowConnection = builder.connectionObject(
@@ -26,6 +26,7 @@ function followList(side: 'followers' | 'following', description: string) {
     t.connection(
       {
         type: User,
+        ...PAGED,
         description,
         resolve: async (user, args, context) => {
           const connection = `User.${side}`;

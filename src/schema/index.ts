@@ -1,5 +1,6 @@
 /** The schema: every type file registers itself on the builder when imported. */
 import { lexicographicSortSchema } from 'graphql';
+import { costDirective, listSizeDirective } from '../cost/directives.js';
 import { builder } from './builder.js';
 import './money.js';
 import './user.js';
@@ -10,8 +11,10 @@ import './user-mutations.js';
 import './post-mutations.js';
 import './follow-mutations.js';
 import './money-mutations.js';
+import './rate-limit.js';
 
-export const schema = builder.toSchema();
+// The cost directives' definitions, so the printed schema declares what its fields use.
+export const schema = builder.toSchema({ directives: [costDirective, listSizeDirective] });
 
 /** The schema as committed in schema.graphql: sorted, so a diff shows only what changed. */
 export const sortedSchema = lexicographicSortSchema(schema);

@@ -13,7 +13,7 @@ import { majorToMinor, parseAmount } from '../money.js';
 import { failed, problem, succeeded, type Outcome, type Problem } from '../problems.js';
 import { builder } from './builder.js';
 import { CurrencyEnum } from './money.js';
-import { MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
+import { ERRORS_LIST, MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
 import { Transaction } from './transaction.js';
 import { User } from './user.js';
 import { existingViewer, viewerRow } from './existing-viewer.js';
@@ -115,6 +115,7 @@ function moneyPayload(name: string) {
       }),
       errors: t.field({
         type: [MutationError],
+        ...ERRORS_LIST,
         description: 'Why nothing moved; empty on success.',
         resolve: (payload) => [...payload.errors],
       }),

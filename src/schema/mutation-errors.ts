@@ -26,6 +26,12 @@ export const MutationError = builder.objectRef<Problem>('MutationError').impleme
   }),
 });
 
+/**
+ * Spread into every payload's `errors` field: the cost model's size for the list (src/cost/). A mutation reports
+ * one problem per input field at most, and no input has more than five.
+ */
+export const ERRORS_LIST = { directives: { listSize: { assumedSize: 5 } } } as const;
+
 /** A payload's value: what the mutation produced (null on failure) and its typed errors (empty on success). */
 export interface Payload<T> {
   readonly value: T | null;

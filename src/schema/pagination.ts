@@ -11,6 +11,16 @@ import type { Key, PageRequest } from '../db/keyset.js';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+/**
+ * What a connection costs (src/cost/): its edges times the page asked for (`first` or `last`, the default page
+ * size when neither is given). Spread into every `t.connection` options.
+ */
+export const PAGED = {
+  directives: {
+    listSize: { assumedSize: DEFAULT_PAGE_SIZE, slicingArguments: ['first', 'last'], sizedFields: ['edges'], requireOneSlicingArgument: false },
+  },
+} as const;
+
 export function encodeCursor(connection: string, key: Key): string {
   return Buffer.from(JSON.stringify([connection, key.at.getTime(), key.id])).toString('base64url');
 }

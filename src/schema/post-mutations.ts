@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { insertPost } from '../db/queries/posts.js';
 import type { PostRow } from '../db/schema.js';
 import { builder } from './builder.js';
-import { MutationError, rejected, type Payload } from './mutation-errors.js';
+import { ERRORS_LIST, MutationError, rejected, type Payload } from './mutation-errors.js';
 import { Post } from './post.js';
 import { existingViewer } from './existing-viewer.js';
 import { text, validate } from './validation.js';
@@ -25,7 +25,7 @@ const CreatePostPayload = builder.objectRef<Payload<PostRow>>('CreatePostPayload
   description: 'The new post, or why there is none.',
   fields: (t) => ({
     post: t.field({ type: Post, nullable: true, description: 'The new post; null on error.', resolve: (payload) => payload.value }),
-    errors: t.field({ type: [MutationError], description: 'Why no post was made; empty on success.', resolve: (payload) => [...payload.errors] }),
+    errors: t.field({ type: [MutationError], ...ERRORS_LIST, description: 'Why no post was made; empty on success.', resolve: (payload) => [...payload.errors] }),
   }),
 });
 

@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { existing } from '../loaders/map.js';
 import { builder } from './builder.js';
 import { parseRowId } from './ids.js';
-import { parsePageArgs, toConnection } from './pagination.js';
+import { PAGED, parsePageArgs, toConnection } from './pagination.js';
 import { selects } from './selection.js';
 import { User } from './user.js';
 
@@ -30,6 +30,9 @@ const PostConnection = builder.connectionObject(
   { name: 'PostEdge', description: 'A post and its cursor.' },
 );
 
+/** What a page of the feed costs beyond its posts (@cost on `feed`). */
+const FEED_WEIGHT = 5;
+
 const postKey = (post: PostRow) => ({ at: post.createdAt, id: post.id });
 const asNode = (post: PostRow) => post;
 
@@ -48,6 +51,7 @@ builder.queryFields((t) => ({
   posts: t.connection(
     {
       type: Post,
+      ...PAGED,
       description: 'Every post, newest first.',
       resolve: async (_root, args, context, info) => {
         const page = parsePageArgs('posts', args);
@@ -61,6 +65,8 @@ builder.queryFields((t) => ({
     {
       type: Post,
       nullable: true,
+      // A join over the viewer's follows per page: dearer than a page of `posts`.
+      directives: { ...PAGED.directives, cost: { weight: FEED_WEIGHT } },
       description: 'The posts of the users the viewer follows, newest first. Needs a signed-in viewer.',
       authScopes: { viewer: true },
       resolve: async (_root, args, context, info) => {
@@ -77,6 +83,7 @@ builder.objectField(User, 'posts', (t) =>
   t.connection(
     {
       type: Post,
+      ...PAGED,
       description: 'The posts this user wrote, newest first.',
       resolve: async (user, args, context) => {
         const page = parsePageArgs('User.posts', args);

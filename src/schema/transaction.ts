@@ -4,7 +4,7 @@ import { badInput } from '../errors.js';
 import { builder } from './builder.js';
 import { parseRowId } from './ids.js';
 import { Money } from './money.js';
-import { parsePageArgs, toConnection } from './pagination.js';
+import { PAGED, parsePageArgs, toConnection } from './pagination.js';
 import { User } from './user.js';
 
 const KIND_DESCRIPTIONS = {
@@ -74,6 +74,7 @@ builder.objectField(User, 'transactions', (t) =>
   t.connection(
     {
       type: Transaction,
+      ...PAGED,
       nullable: true,
       description: 'The ledger of this user, newest first. Private: only the user themselves may read it.',
       args: { filter: t.arg({ type: TransactionFilter, description: 'Narrows the ledger.' }) },

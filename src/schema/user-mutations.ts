@@ -9,7 +9,7 @@ import { insertUserWithAccount } from '../db/queries/users.js';
 import { failed, problem, succeeded, type Outcome } from '../problems.js';
 import { builder } from './builder.js';
 import { CurrencyEnum } from './money.js';
-import { MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
+import { ERRORS_LIST, MutationError, rejected, toPayload, type Payload } from './mutation-errors.js';
 import { User } from './user.js';
 import type { UserRow } from '../db/schema.js';
 import { text, validate } from './validation.js';
@@ -44,7 +44,7 @@ const SignUpPayload = builder.objectRef<Payload<UserRow>>('SignUpPayload').imple
   description: 'The new user, or why there is none.',
   fields: (t) => ({
     user: t.field({ type: User, nullable: true, description: 'The new user; null on error.', resolve: (payload) => payload.value }),
-    errors: t.field({ type: [MutationError], description: 'Why no user was made; empty on success.', resolve: (payload) => [...payload.errors] }),
+    errors: t.field({ type: [MutationError], ...ERRORS_LIST, description: 'Why no user was made; empty on success.', resolve: (payload) => [...payload.errors] }),
   }),
 });
 

@@ -19,3 +19,12 @@ export function codesOf(body: { errors?: { extensions?: Record<string, unknown> 
 export const globalId = (typename: string, id: number | string) => encodeGlobalID(typename, id);
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A successful response body as Tally sends it: `data` as given, and the cost report every executed operation
+ * carries (`extensions.cost`, test/integration/cost-budget.test.ts checks its figures).
+ */
+export const withCost = <T extends object>(body: T) => ({ ...body, extensions: { cost: ANY_COST } });
+
+const ANY_NUMBER: unknown = expect.any(Number);
+const ANY_COST: unknown = expect.objectContaining({ requestedQueryCost: ANY_NUMBER, actualQueryCost: ANY_NUMBER });

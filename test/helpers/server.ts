@@ -1,11 +1,14 @@
 /**
  * The real server over a test database, driven through yoga.fetch (the same handler node:http serves).
  */
+import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createEventBus, type EventBus } from '../../src/events.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
+import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
+import { openRedis } from '../../src/store/redis.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -32,16 +35,51 @@ export interface TestServer extends TestDatabase {
   tokenFor(userId: number, expiresIn?: string): Promise<string>;
 }
 
+/**
+ * Budgets so large no test that is not about them runs out: every test file's anonymous requests come from one
+ * client (yoga.fetch has no socket). Tests of the budget set their own.
+ */
+const UNLIMITED_BUDGETS = {
+  COST_BUDGET_VIEWER: '100000000',
+  COST_RESTORE_VIEWER: '100000000',
+  COST_BUDGET_ANONYMOUS: '100000000',
+  COST_RESTORE_ANONYMOUS: '100000000',
+};
+
+/**
+ * The cost bucket main.ts would use: Redis when REDIS_URL is set (under a prefix of this server's own, so test
+ * files running at once never share a budget), the in-process twin otherwise.
+ */
+export function testCostBucket(): { bucket: CostBucket; close(): void } {
+  const url = process.env['REDIS_URL'];
+  if (!url) return { bucket: memoryCostBucket(), close: () => {} };
+  const redis = openRedis(url);
+  void redis.connect().catch(() => {});
+  return { bucket: redisCostBucket(redis, { prefix: `tally:test:${randomUUID()}:cost:` }), close: () => redis.disconnect() };
+}
+
 export async function startTestServer(env: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
-  const config = loadConfig({ NODE_ENV: 'test', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', ...UNLIMITED_BUDGETS, ...env });
   const testDb = await createTestDatabase();
   const log = logger ?? createLogger(config);
   const events = createEventBus(log);
-  const yoga = createServer({ config, database: testDb.database, logger: log, verifyToken: createTokenVerifier(config.jwt), events });
+  const store = testCostBucket();
+  const yoga = createServer({
+    config,
+    database: testDb.database,
+    logger: log,
+    verifyToken: createTokenVerifier(config.jwt),
+    events,
+    costBucket: store.bucket,
+  });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
   const tokenFor = (userId: number, expiresIn?: string) => signToken(config.jwt, userId, expiresIn);
   return {
     ...testDb,
+    async close() {
+      store.close();
+      await testDb.close();
+    },
     yoga,
     config,
     events,

@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type Crypt
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVELOPMENT_JWT_SECRET } from '../../src/config.js';
 import type { UserRow } from '../../src/db/schema.js';
-import { expectNoInternals } from '../helpers/assertions.js';
+import { expectNoInternals, withCost } from '../helpers/assertions.js';
 import { createUser } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -94,7 +94,7 @@ describe('with a valid token', () => {
       headers: { accept: 'application/json', authorization: `Bearer ${token}` },
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ data: { viewer: { username: 'alice' } } });
+    expect(await response.json()).toEqual(withCost({ data: { viewer: { username: 'alice' } } }));
   });
 });
 
@@ -261,7 +261,7 @@ describe('JWKS mode (an identity provider\'s keys)', () => {
     for (let i = 0; i < 3; i += 1) {
       const response = await ask(`Bearer ${await sign(signingKey)}`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: { viewer: { username: 'bob' } } });
+      expect(await response.json()).toEqual(withCost({ data: { viewer: { username: 'bob' } } }));
     }
     expect(jwksRequests).toBe(1);
   });
@@ -309,7 +309,7 @@ describe('in production', () => {
   it('accepts tokens signed with its own secret, issuer and audience', async () => {
     const response = await ask(`Bearer ${await production.tokenFor(carol.id)}`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ data: { viewer: { username: 'carol' } } });
+    expect(await response.json()).toEqual(withCost({ data: { viewer: { username: 'carol' } } }));
   });
 
   it('refuses a token signed with the public development secret', async () => {

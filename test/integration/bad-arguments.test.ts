@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addEntry, createPost, createUser, follow } from '../helpers/factories.js';
-import { globalId } from '../helpers/assertions.js';
+import { globalId, withCost } from '../helpers/assertions.js';
 import { PAGE_ARGUMENTS, PAGE_VARIABLES, type PageArgs } from '../helpers/paging.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import type { PostRow, UserRow } from '../../src/db/schema.js';
@@ -280,7 +280,7 @@ describe('node(id:)', () => {
 
   it('accepts the largest safe integer as an ID, answering null when no row has it (the control for the cases above)', async () => {
     const response = await server.graphql(NODE, { variables: { id: globalId('User', '9007199254740991') } });
-    expect(response.body).toEqual({ data: { node: null } });
+    expect(response.body).toEqual(withCost({ data: { node: null } }));
   });
 
   it('rejects the ID of a type that does not exist, saying the ID is unknown', async () => {
@@ -295,7 +295,7 @@ describe('user', () => {
 
   it('finds a user by ID (the control for the cases below)', async () => {
     const response = await server.graphql(USER, { variables: { id: globalId('User', writer.id) } });
-    expect(response.body).toEqual({ data: { user: { username: 'writer' } } });
+    expect(response.body).toEqual(withCost({ data: { user: { username: 'writer' } } }));
   });
 
   it('rejects the ID of a Post, naming the type it wants', async () => {

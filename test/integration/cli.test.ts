@@ -16,6 +16,8 @@ import { openDatabase } from '../../src/db/client.js';
 import { createEventBus } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer } from '../../src/server.js';
+import { memoryCostBucket } from '../../src/store/cost-bucket.js';
+import { withCost } from '../helpers/assertions.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,7 +92,7 @@ describe('npm run token -- <username>', () => {
     const database = await openDatabase(config.database);
     try {
       const logger = createLogger(config);
-      const yoga = createServer({ config, database, logger, verifyToken: createTokenVerifier(config.jwt), events: createEventBus(logger) });
+      const yoga = createServer({ config, database, logger, verifyToken: createTokenVerifier(config.jwt), events: createEventBus(logger), costBucket: memoryCostBucket() });
       const response = await yoga.fetch(
         new Request('http://localhost/graphql', {
           method: 'POST',
@@ -99,7 +101,7 @@ describe('npm run token -- <username>', () => {
         }),
       );
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: { viewer: { username: 'demo', balance: { currency: 'USD' } } } });
+      expect(await response.json()).toEqual(withCost({ data: { viewer: { username: 'demo', balance: { currency: 'USD' } } } }));
     } finally {
       await database.close();
     }

@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
-import { codesOf, expectNoInternals, UUID } from '../helpers/assertions.js';
+import { createLogger } from '../../src/logger.js';
+import { codesOf, expectNoInternals, UUID, withCost } from '../helpers/assertions.js';
 import { createUser } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -97,7 +97,7 @@ describe('HTTP-level errors', () => {
       headers: { accept: 'application/json' },
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ data: { user: { username: 'alice' } } });
+    expect(await response.json()).toEqual(withCost({ data: { user: { username: 'alice' } } }));
   });
 });
 
@@ -186,7 +186,7 @@ describe('the log line of an unexpected error', () => {
   const lines: string[] = [];
   let broken: TestServer;
   beforeAll(async () => {
-    broken = await startTestServer({}, pino({ level: 'error' }, { write: (line: string) => void lines.push(line) }));
+    broken = await startTestServer({}, createLogger({ logLevel: 'error' }, { write: (line: string) => void lines.push(line) }));
     await broken.close();
   });
 
@@ -203,12 +203,13 @@ describe('the log line of an unexpected error', () => {
     expect(logged).toHaveLength(1);
     expect(logged[0]).not.toContain(secret);
     expect(logged[0]).not.toMatch(/params/);
-    const entry = JSON.parse(logged[0]!) as { requestId: string; err: { sql: string; message: string } };
+    const entry = JSON.parse(logged[0]!) as { requestId: string; err: { sql: string; message: string; cause: { message: string } } };
     expect(entry.requestId).toBe('log-req-1');
     expect(entry.err.sql).toMatch(/^select .* from "users" where lower\("users"\."username"\) = lower\(\$1\)/);
-    // The driver's reason (a closed PGlite, an ended pg pool), not drizzle's "Failed query: … params: …".
-    expect(entry.err.message).not.toMatch(/Failed query/);
-    expect(entry.err.message).toMatch(/closed|ended|end/i);
+    // drizzle's "Failed query: <sql>" without its "params: …" tail, and beneath it the driver's reason (a closed
+    // PGlite, an ended pg pool).
+    expect(entry.err.message).toBe(`Failed query: ${entry.err.sql}`);
+    expect(entry.err.cause.message).toMatch(/closed|ended|end/i);
   });
 });
 

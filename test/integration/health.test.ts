@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withCost } from '../helpers/assertions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -97,7 +98,7 @@ describe('in production', () => {
 
   it('still answers GraphQL and health checks', async () => {
     const response = await production.graphql('{ viewer { id } }');
-    expect(response.body).toEqual({ data: { viewer: null } });
+    expect(response.body).toEqual(withCost({ data: { viewer: null } }));
     expect((await production.fetch('/healthz')).status).toBe(200);
   });
 });

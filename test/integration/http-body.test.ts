@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES, withParsedJsonBody } from '../../src/http-body.js';
+import { withCost } from '../helpers/assertions.js';
 import { createPost, createUser } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -31,7 +32,7 @@ describe('JSON bodies read before yoga', () => {
     const response = await post(JSON.stringify({ query: '{ posts(first: 1) { edges { node { body author { username } } } } }' }));
     expect(response.status).toBe(200);
     expect(response.headers.get('x-request-id')).toBeTruthy();
-    expect(await response.json()).toEqual({ data: { posts: { edges: [{ node: { body: 'hello', author: { username: 'writer' } } }] } } });
+    expect(await response.json()).toEqual(withCost({ data: { posts: { edges: [{ node: { body: 'hello', author: { username: 'writer' } } }] } } }));
   });
 
   it('passes variables and operation names through', async () => {

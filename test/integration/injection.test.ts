@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.js';
 import type { UserRow } from '../../src/db/schema.js';
-import { codesOf } from '../helpers/assertions.js';
+import { codesOf, withCost } from '../helpers/assertions.js';
 import { addEntry, createPost, createUser, follow } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { DROP_USERS, INJECTION_PAYLOADS } from '../helpers/injection.js';
@@ -71,7 +71,7 @@ describe('injection payloads are plain data', () => {
   it('matches usernames exactly (case aside): no SQL wildcards, no tautologies', async () => {
     for (const probe of ["' OR '1'='1", "' OR 1=1 --", '%', '_', 'vict%', 'v_ctim', '*', "victim' --", 'victim\\']) {
       const response = await server.graphql(BY_USERNAME, { variables: { username: probe } });
-      expect(response.body, probe).toEqual({ data: { user: null } });
+      expect(response.body, probe).toEqual(withCost({ data: { user: null } }));
     }
     const upper = await server.graphql(BY_USERNAME, { variables: { username: DROP_USERS.toUpperCase() } });
     expect(upper.body.data).toMatchObject({ user: { username: DROP_USERS } });

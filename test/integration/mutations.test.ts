@@ -13,7 +13,7 @@ import { idempotencyKeys, posts, transactions, users, type UserRow } from '../..
 import type { DomainEvent } from '../../src/events.js';
 import { checkLedger } from '../../src/ledger/check-ledger.js';
 import { removeExpiredKeys } from '../../src/ledger/idempotency.js';
-import { codesOf, expectNoInternals, globalId } from '../helpers/assertions.js';
+import { codesOf, expectNoInternals, globalId, withCost } from '../helpers/assertions.js';
 import { addEntry, createUser } from '../helpers/factories.js';
 import {
   CREATE_POST,
@@ -1065,7 +1065,7 @@ describe('authorization', () => {
     it('(control: the token is valid, and viewer is null)', async () => {
       const response = await server.graphql('{ viewer { id } }', { as: ghost.id });
       expect(response.status).toBe(200);
-      expect(response.body).toEqual({ data: { viewer: null } });
+      expect(response.body).toEqual(withCost({ data: { viewer: null } }));
     });
 
     const WRITES: [string, string, () => Record<string, unknown>][] = [

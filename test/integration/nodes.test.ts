@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addEntry, createPost, createUser } from '../helpers/factories.js';
-import { codesOf, globalId } from '../helpers/assertions.js';
+import { codesOf, globalId, withCost } from '../helpers/assertions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { PostRow, TransactionRow, UserRow } from '../../src/db/schema.js';
 
@@ -56,28 +56,28 @@ describe('node(id:)', () => {
 
   it('returns a User', async () => {
     const response = await server.graphql(NODE, { variables: { id: globalId('User', alice.id) } });
-    expect(response.body).toEqual({ data: { node: asUser(alice) } });
+    expect(response.body).toEqual(withCost({ data: { node: asUser(alice) } }));
   });
 
   it('returns a Post', async () => {
     const response = await server.graphql(NODE, { variables: { id: globalId('Post', post.id) } });
-    expect(response.body).toEqual({ data: { node: asPost() } });
+    expect(response.body).toEqual(withCost({ data: { node: asPost() } }));
   });
 
   it('returns a Transaction to its owner', async () => {
     const response = await server.graphql(NODE, { variables: { id: globalId('Transaction', aliceEntry.id) }, as: alice.id });
-    expect(response.body).toEqual({ data: { node: asEntry(aliceEntry, '12.34') } });
+    expect(response.body).toEqual(withCost({ data: { node: asEntry(aliceEntry, '12.34') } }));
   });
 
   it('returns null for a Transaction of another user, and to an anonymous client', async () => {
     const id = globalId('Transaction', aliceEntry.id);
-    expect((await server.graphql(NODE, { variables: { id }, as: bob.id })).body).toEqual({ data: { node: null } });
-    expect((await server.graphql(NODE, { variables: { id } })).body).toEqual({ data: { node: null } });
+    expect((await server.graphql(NODE, { variables: { id }, as: bob.id })).body).toEqual(withCost({ data: { node: null } }));
+    expect((await server.graphql(NODE, { variables: { id } })).body).toEqual(withCost({ data: { node: null } }));
   });
 
   it.each(['User', 'Post', 'Transaction'])('returns null for a %s that does not exist', async (typename) => {
     const response = await server.graphql(NODE, { variables: { id: globalId(typename, 987_654) }, as: alice.id });
-    expect(response.body).toEqual({ data: { node: null } });
+    expect(response.body).toEqual(withCost({ data: { node: null } }));
   });
 });
 
@@ -94,24 +94,24 @@ describe('nodes(ids:)', () => {
       globalId('User', bob.id),
     ];
     const response = await server.graphql(NODES, { variables: { ids }, as: alice.id });
-    expect(response.body).toEqual({
-      data: { nodes: [asEntry(aliceEntry, '12.34'), null, asPost(), asUser(bob), null, asUser(alice), null, asUser(bob)] },
-    });
+    expect(response.body).toEqual(
+      withCost({ data: { nodes: [asEntry(aliceEntry, '12.34'), null, asPost(), asUser(bob), null, asUser(alice), null, asUser(bob)] } }),
+    );
   });
 
   it('gives null for the Transactions of other users, and keeps the viewer\'s own', async () => {
     const ids = [globalId('Transaction', aliceEntry.id), globalId('Transaction', bobEntry.id)];
-    expect((await server.graphql(NODES, { variables: { ids }, as: bob.id })).body).toEqual({
-      data: { nodes: [null, asEntry(bobEntry, '5.00')] },
-    });
-    expect((await server.graphql(NODES, { variables: { ids }, as: alice.id })).body).toEqual({
-      data: { nodes: [asEntry(aliceEntry, '12.34'), null] },
-    });
-    expect((await server.graphql(NODES, { variables: { ids } })).body).toEqual({ data: { nodes: [null, null] } });
+    expect((await server.graphql(NODES, { variables: { ids }, as: bob.id })).body).toEqual(
+      withCost({ data: { nodes: [null, asEntry(bobEntry, '5.00')] } }),
+    );
+    expect((await server.graphql(NODES, { variables: { ids }, as: alice.id })).body).toEqual(
+      withCost({ data: { nodes: [asEntry(aliceEntry, '12.34'), null] } }),
+    );
+    expect((await server.graphql(NODES, { variables: { ids } })).body).toEqual(withCost({ data: { nodes: [null, null] } }));
   });
 
   it('answers an empty list with an empty list', async () => {
-    expect((await server.graphql(NODES, { variables: { ids: [] } })).body).toEqual({ data: { nodes: [] } });
+    expect((await server.graphql(NODES, { variables: { ids: [] } })).body).toEqual(withCost({ data: { nodes: [] } }));
   });
 });
 
@@ -148,7 +148,7 @@ describe('nodes(ids:) through many aliases', () => {
 
 describe('user', () => {
   const USER = `query($id: ID, $username: String) { user(id: $id, username: $username) { id username name } }`;
-  const found = (user: UserRow) => ({ data: { user: { id: globalId('User', user.id), username: user.username, name: user.name } } });
+  const found = (user: UserRow) => withCost({ data: { user: { id: globalId('User', user.id), username: user.username, name: user.name } } });
 
   it.each(['Alice', 'alice', 'ALICE', 'aLiCe'])('finds by username regardless of case: %s', async (username) => {
     expect((await server.graphql(USER, { variables: { username } })).body).toEqual(found(alice));
@@ -160,18 +160,18 @@ describe('user', () => {
 
   it('returns null for a username no one has, including a prefix of one and one too long to exist', async () => {
     for (const username of ['carol', 'Alic', 'Alice ', 'a'.repeat(500)]) {
-      expect((await server.graphql(USER, { variables: { username } })).body).toEqual({ data: { user: null } });
+      expect((await server.graphql(USER, { variables: { username } })).body).toEqual(withCost({ data: { user: null } }));
     }
   });
 
   it('finds by global ID, and returns null for an ID no user has', async () => {
     expect((await server.graphql(USER, { variables: { id: globalId('User', bob.id) } })).body).toEqual(found(bob));
-    expect((await server.graphql(USER, { variables: { id: globalId('User', 987_654) } })).body).toEqual({ data: { user: null } });
+    expect((await server.graphql(USER, { variables: { id: globalId('User', 987_654) } })).body).toEqual(withCost({ data: { user: null } }));
   });
 
   it('does not treat LIKE wildcards in a username as patterns', async () => {
     for (const username of ['%', 'A_ice', '_lice']) {
-      expect((await server.graphql(USER, { variables: { username } })).body).toEqual({ data: { user: null } });
+      expect((await server.graphql(USER, { variables: { username } })).body).toEqual(withCost({ data: { user: null } }));
     }
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransactionRow, UserRow } from '../../src/db/schema.js';
-import { codesOf, globalId } from '../helpers/assertions.js';
+import { codesOf, globalId, withCost } from '../helpers/assertions.js';
 import { addEntry, createPost, createUser, follow } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -77,7 +77,7 @@ describe('the viewer\'s own private fields', () => {
 
   it('include the viewer\'s own ledger entry by global ID', async () => {
     const response = await server.graphql(`{ node(id: "${globalId('Transaction', aliceDeposit.id)}") { ... on Transaction { description } } }`, { as: alice.id });
-    expect(response.body).toEqual({ data: { node: { description: 'salary' } } });
+    expect(response.body).toEqual(withCost({ data: { node: { description: 'salary' } } }));
   });
 });
 
@@ -144,7 +144,7 @@ describe('another user\'s private fields', () => {
   it('include their ledger entries: another user\'s entry by global ID is null, as if absent', async () => {
     const id = globalId('Transaction', bobEntry.id);
     const response = await server.graphql(`{ node(id: "${id}") { id } nodes(ids: ["${id}"]) { id } }`, { as: alice.id });
-    expect(response.body).toEqual({ data: { node: null, nodes: [null] } });
+    expect(response.body).toEqual(withCost({ data: { node: null, nodes: [null] } }));
   });
 });
 
@@ -175,6 +175,6 @@ describe('an anonymous client', () => {
 
   it('cannot read any ledger entry by global ID', async () => {
     const response = await server.graphql(`{ node(id: "${globalId('Transaction', aliceDeposit.id)}") { id } }`);
-    expect(response.body).toEqual({ data: { node: null } });
+    expect(response.body).toEqual(withCost({ data: { node: null } }));
   });
 });

@@ -12,11 +12,12 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainer } from '../../src/drain.js';
+import { withCost } from '../helpers/assertions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BODY = JSON.stringify({ query: '{ posts(first: 1) { pageInfo { hasNextPage } } }' });
-const ANSWER = { data: { posts: { pageInfo: { hasNextPage: false } } } };
+const ANSWER = withCost({ data: { posts: { pageInfo: { hasNextPage: false } } } });
 
 interface Answer {
   status: number;

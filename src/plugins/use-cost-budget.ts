@@ -1,0 +1,130 @@
+/**
+ * The cost budget, as GitHub and Shopify price their GraphQL APIs. Each operation is priced before it runs
+ * (src/cost/): above what one operation may cost for this client it is refused (COST_LIMIT_EXCEEDED, 400);
+ * otherwise its requested cost is charged up front against the client's bucket, one atomic operation in the
+ * shared store (src/store/cost-bucket.ts), and a client whose bucket holds less is refused (RATE_LIMITED, 429
+ * with a true Retry-After). After it ran, the client is refunded down to the actual cost, priced from what the
+ * response holds. Every response says all of it in `extensions.cost` and `RateLimit-*` headers.
+ *
+ * A client is its signed-in viewer, or, when anonymous, its address (src/client-address.ts); anonymous clients
+ * get a smaller bucket. A mutation operation costs 10 more than its fields: writes cost more than reads.
+ */
+import type { IncomingMessage } from 'node:http';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { Plugin, YogaInitialContext } from 'graphql-yoga';
+import type { ClientAddress } from '../client-address.js';
+import type { BudgetPolicy } from '../config.js';
+import type { CostModel } from '../cost/estimate.js';
+import { limitError } from '../limits/errors.js';
+import { scopeOf, type CostReport } from '../request-scope.js';
+import type { BucketState, CostBucket } from '../store/cost-bucket.js';
+
+export interface CostBudgetOptions {
+  readonly model: CostModel;
+  readonly bucket: CostBucket;
+  /** The most one operation may cost (MAX_COST); never more than the client's bucket holds. */
+  readonly maxCost: number;
+  readonly policies: { readonly viewer: BudgetPolicy; readonly anonymous: BudgetPolicy };
+  readonly clientAddress: ClientAddress;
+}
+
+/** `extensions.cost`, in Shopify's words, so its clients' throttling code reads Tally's too. */
+function costExtension(requested: number, actual: number | undefined, limit: number, budget: BucketState | undefined) {
+  return {
+    requestedQueryCost: requested,
+    ...(actual === undefined ? {} : { actualQueryCost: actual }),
+    maximumQueryCost: limit,
+    ...(budget
+      ? {
+          throttleStatus: {
+            maximumAvailable: budget.capacity,
+            currentlyAvailable: budget.remaining,
+            restoreRate: budget.restorePerSecond,
+            resetAfterMs: budget.resetAfterMs,
+          },
+        }
+      : {}),
+  };
+}
+
+/** The IETF draft's RateLimit fields: points in a full bucket, points left, seconds until it is full again. */
+function rateLimitHeaders(budget: BucketState): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(budget.capacity),
+    'RateLimit-Remaining': String(budget.remaining),
+    'RateLimit-Reset': String(Math.ceil(budget.resetAfterMs / 1000)),
+  };
+}
+
+function rateLimited(requested: number, budget: BucketState): GraphQLError {
+  const seconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
+  return new GraphQLError(
+    `Rate limited: this operation costs ${requested} points and ${budget.remaining} of ${budget.capacity} are left (${budget.restorePerSecond} restored per second). Retry in ${seconds} s.`,
+    {
+      extensions: {
+        code: 'RATE_LIMITED',
+        retryAfterSeconds: seconds,
+        http: { status: 429, headers: { 'Retry-After': String(seconds), ...rateLimitHeaders(budget) } },
+      },
+    },
+  );
+}
+
+export function useCostBudget({ model, bucket, maxCost, policies, clientAddress }: CostBudgetOptions): Plugin {
+  return {
+    async onExecute({ args, setResultAndStopExecution }) {
+      // Served by node:http, yoga's context carries the socket's request as `req` (not under yoga.fetch).
+      const { request, req } = args.contextValue as YogaInitialContext & { req?: IncomingMessage };
+      const document = args.document as DocumentNode;
+      const operation = getOperationAST(document, args.operationName as string | undefined);
+      // No operation to run: execution itself reports that, and costs nothing.
+      if (!operation) return;
+      const scope = scopeOf(request);
+      const policy = scope.viewer ? policies.viewer : policies.anonymous;
+      const limit = Math.min(maxCost, policy.capacity);
+
+      let requested: number;
+      try {
+        requested = model.requested(document, operation, (args.variableValues ?? {}) as Record<string, unknown>);
+      } catch {
+        // graphql-query-complexity gives up on a document whose fragments expand past its node bound.
+        requested = Number.POSITIVE_INFINITY;
+      }
+      if (requested > limit) {
+        const value = Number.isFinite(requested) ? requested : undefined;
+        const message = scope.viewer || limit === maxCost ? 'The operation costs too much' : 'The operation costs too much for an anonymous client: sign in for a larger budget';
+        setResultAndStopExecution({
+          errors: [limitError('COST_LIMIT_EXCEEDED', message, value === undefined ? undefined : { value, limit })],
+          extensions: { cost: costExtension(value ?? -1, undefined, limit, undefined) },
+        });
+        return;
+      }
+
+      const key = scope.viewer ? `viewer:${scope.viewer.id}` : `ip:${clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'))}`;
+      const charge = await bucket.take(key, requested, policy);
+      if (!charge.allowed) {
+        setResultAndStopExecution({ errors: [rateLimited(requested, charge)], extensions: { cost: costExtension(requested, undefined, limit, charge) } });
+        return;
+      }
+      scope.cost = { requested, limit, budget: charge };
+
+      return {
+        async onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in result) return;
+          const single = result as ExecutionResult;
+          const actual = Math.min(requested, model.actual(document, operation, single.data));
+          // Most reads return what they asked for: no refund, no second round trip.
+          const budget = actual < requested ? await bucket.refund(key, requested - actual, policy, charge) : charge;
+          scope.cost = { requested, limit, budget } satisfies CostReport;
+          setResult({ ...single, extensions: { ...single.extensions, cost: costExtension(requested, actual, limit, budget) } });
+        },
+      };
+    },
+
+    onResponse({ request, response }) {
+      const report = scopeOf(request).cost;
+      if (!report) return;
+      for (const [name, value] of Object.entries(rateLimitHeaders(report.budget))) response.headers.set(name, value);
+    },
+  };
+}

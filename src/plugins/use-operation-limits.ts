@@ -1,0 +1,133 @@
+/**
+ * The static limits on what one request may ask, each refused before anything runs for it (src/limits/errors.ts
+ * has the codes): how many operations it batches, how long its document is and how long a string variable is
+ * (before parsing), how many tokens the document has (the parser stops there), and the operation's shape, its
+ * depth, aliases, directives and root fields, and whether it introspects (before validation, which a document of
+ * thousands of overlapping fragments makes quadratic). Cost, which needs the variables, is priced by the budget
+ * stage once the variables are coerced (src/plugins/use-cost-budget.ts).
+ *
+ * Every check here depends on the document alone and yoga caches parsed documents, so the shape is measured once
+ * per distinct document and remembered with it.
+ */
+import { GraphQLError, Kind, Lexer, parse, Source, TokenKind, type DocumentNode, type ParseOptions } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Limits } from '../config.js';
+import { limitError } from '../limits/errors.js';
+import { measureOperation } from '../limits/shape.js';
+
+export interface OperationLimitOptions {
+  readonly limits: Limits;
+  /** Whether `__schema` and `__type` may be selected. */
+  readonly introspection: boolean;
+  /** Whether refusals say the measured value and the limit. */
+  readonly details: boolean;
+}
+
+/** graphql-js' words when `maxTokens` stops it: "Document contains more than 5000 tokens. Parsing aborted." */
+const TOKENS_ABORTED = /Document contains more than (\d+) tokens\. Parsing aborted\./;
+
+/** How deep introspection lists may nest (`fields { type { fields … } }`): graphql-js' own recommended bound. */
+const MAX_INTROSPECTION_LISTS = 2;
+
+export function useOperationLimits({ limits, introspection, details }: OperationLimitOptions): Plugin {
+  const refusals = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+
+  const shapeErrors = (document: DocumentNode): readonly GraphQLError[] => {
+    const errors: GraphQLError[] = [];
+    for (const definition of document.definitions) {
+      if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+      const shape = measureOperation(document, definition);
+      const over = (value: number, limit: number) => value > limit && { value, limit };
+      const checks = [
+        ['DEPTH_LIMIT_EXCEEDED', 'The operation nests selections too deeply', over(shape.depth, limits.maxDepth)],
+        ['DEPTH_LIMIT_EXCEEDED', 'The operation nests introspection lists too deeply', over(shape.introspectionDepth, MAX_INTROSPECTION_LISTS)],
+        ['ALIAS_LIMIT_EXCEEDED', 'The operation has too many aliases', over(shape.aliases, limits.maxAliases)],
+        ['DIRECTIVE_LIMIT_EXCEEDED', 'The operation has too many directives', over(shape.directives, limits.maxDirectives)],
+        ['ROOT_FIELD_LIMIT_EXCEEDED', 'The operation selects too many root fields', over(shape.rootFields, limits.maxRootFields)],
+      ] as const;
+      for (const [code, message, measured] of checks) {
+        if (measured) errors.push(limitError(code, message, measured, details));
+      }
+      if (shape.introspects && !introspection) errors.push(limitError('INTROSPECTION_DISABLED', 'Introspection is turned off on this server'));
+    }
+    return errors;
+  };
+
+  return {
+    onRequestParse() {
+      return {
+        onRequestParseDone({ requestParserResult }) {
+          if (Array.isArray(requestParserResult) && requestParserResult.length > limits.maxBatchOperations) {
+            throw limitError(
+              'BATCH_LIMIT_EXCEEDED',
+              limits.maxBatchOperations === 0 ? 'Batched requests are turned off: send one operation per request' : 'The request batches too many operations',
+              { value: requestParserResult.length, limit: limits.maxBatchOperations },
+              details,
+            );
+          }
+        },
+      };
+    },
+
+    onParams({ params }) {
+      if (typeof params.query === 'string' && params.query.length > limits.maxDocumentLength) {
+        throw limitError('DOCUMENT_TOO_LARGE', 'The document is too long', { value: params.query.length, limit: limits.maxDocumentLength }, details);
+      }
+      const longest = longestString(params.variables);
+      if (longest > limits.maxStringVariableLength) {
+        throw limitError('VARIABLE_TOO_LARGE', 'A variable holds too long a string', { value: longest, limit: limits.maxStringVariableLength }, details);
+      }
+    },
+
+    onParse({ setParseFn }) {
+      setParseFn((source: string | Source, options?: ParseOptions) => {
+        try {
+          return parse(source, { ...options, maxTokens: limits.maxTokens });
+        } catch (error) {
+          if (error instanceof GraphQLError && TOKENS_ABORTED.test(error.message)) {
+            const value = countTokens(source);
+            throw limitError('TOKEN_LIMIT_EXCEEDED', 'The document has too many tokens', { value, limit: limits.maxTokens }, details);
+          }
+          throw error;
+        }
+      });
+    },
+
+    onValidate({ params, setResult }) {
+      const document = params.documentAST as DocumentNode;
+      let errors = refusals.get(document);
+      if (!errors) {
+        errors = shapeErrors(document);
+        refusals.set(document, errors);
+      }
+      if (errors.length > 0) setResult([...errors]);
+    },
+  };
+}
+
+/**
+ * The tokens of a document the parser gave up on, for the refusal to tell. Lexing is linear and the document
+ * is already within the length limit; a lexical error ends the count where it stands.
+ */
+function countTokens(source: string | Source): number {
+  const lexer = new Lexer(typeof source === 'string' ? new Source(source) : source);
+  let count = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) count += 1;
+  } catch {
+    // A malformed token: what was counted so far is above the limit already.
+  }
+  return count;
+}
+
+/** The length of the longest string anywhere in `value`, walked without recursion (JSON can nest deeply). */
+function longestString(value: unknown): number {
+  let longest = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') longest = Math.max(longest, next.length);
+    else if (next !== null && typeof next === 'object') for (const item of Object.values(next)) pending.push(item);
+  }
+  return longest;
+}
