@@ -8,6 +8,10 @@ import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Request-path stages a load test may turn off to measure what each costs (DISABLE_STAGES, never in production). */
+export const STAGES = ['limits', 'budget'] as const;
+export type Stage = (typeof STAGES)[number];
+
 /**
  * Every variable goes through this: an empty (or blank) value counts as unset, so `HOST=` in a compose file or
  * an `export LOG_LEVEL=` in a shell means "the default", never an empty host or a parse error.
@@ -54,6 +58,9 @@ const envSchema = z
     JWT_AUDIENCE: optionalString,
     LOG_LEVEL: unsetIfEmpty(z.enum(LOG_LEVELS).optional()),
     UNBATCHED_LOADERS: unsetIfEmpty(z.enum(['true', 'false']).optional()),
+    DISABLE_STAGES: optionalString.refine((value) => value === undefined || value.split(',').every((stage) => STAGES.includes(stage.trim() as Stage)), {
+      message: `must be a comma-separated list of ${STAGES.join(', ')}`,
+    }),
     MAX_MONEY_AMOUNT: integer(1_000_000, 1, 1_000_000_000_000),
     MAX_CONCURRENT_REQUESTS: integer(64, 1, 100_000),
     // Static limits on one operation (src/limits/): checked before execution, before any SQL.
@@ -63,6 +70,7 @@ const envSchema = z
     MAX_ALIASES: integer(30, 0, 100_000),
     MAX_DIRECTIVES: integer(50, 0, 100_000),
     MAX_ROOT_FIELDS: integer(10, 1, 1_000),
+    MAX_SELECTIONS: integer(100, 1, 100_000),
     MAX_COST: integer(1_000, 1, 100_000_000),
     MAX_STRING_VARIABLE_LENGTH: integer(10_000, 100, 10_000_000),
     MAX_BATCH_OPERATIONS: integer(0, 0, 100),
@@ -88,8 +96,11 @@ const envSchema = z
         }
       }
     }
-    if (env.UNBATCHED_LOADERS === 'true' && env.NODE_ENV === 'production') {
-      ctx.addIssue({ code: 'custom', path: ['UNBATCHED_LOADERS'], message: 'is a load-test switch and never allowed in production' });
+    for (const loadTestSwitch of ['UNBATCHED_LOADERS', 'DISABLE_STAGES'] as const) {
+      const value = env[loadTestSwitch];
+      if (value !== undefined && value !== 'false' && env.NODE_ENV === 'production') {
+        ctx.addIssue({ code: 'custom', path: [loadTestSwitch], message: 'is a load-test switch and never allowed in production' });
+      }
     }
     if (env.JWT_SECRET && env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_JWKS_URL'], message: 'set JWT_SECRET or JWT_JWKS_URL, not both' });
@@ -135,6 +146,8 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Load tests only: every loader fetches one key per statement, the N+1 that batching removes. */
   readonly unbatchedLoaders: boolean;
+  /** Load tests only: stages left out of the request path, to measure what each costs. */
+  readonly disabledStages: ReadonlySet<Stage>;
   /** The largest amount one deposit, withdrawal or transfer may move, in major units of its currency. */
   readonly maxMoneyAmount: bigint;
   /** GraphQL requests run at once; more wait their turn in arrival order (src/admission.ts). */
@@ -177,6 +190,8 @@ export interface Limits {
   readonly maxDirectives: number;
   /** Fields at the root of the operation. */
   readonly maxRootFields: number;
+  /** Fields in any one selection set, fragments expanded. */
+  readonly maxSelections: number;
   /** Requested (static) cost of one operation, in points. */
   readonly maxCost: number;
   /** The longest string a variable may hold. */
@@ -247,6 +262,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jwt,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     unbatchedLoaders: env.UNBATCHED_LOADERS === 'true',
+    disabledStages: new Set((env.DISABLE_STAGES?.split(',') ?? []).map((stage) => stage.trim() as Stage)),
     maxMoneyAmount: BigInt(env.MAX_MONEY_AMOUNT),
     maxConcurrentRequests: env.MAX_CONCURRENT_REQUESTS,
     limits: Object.freeze({
@@ -256,6 +272,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxAliases: env.MAX_ALIASES,
       maxDirectives: env.MAX_DIRECTIVES,
       maxRootFields: env.MAX_ROOT_FIELDS,
+      maxSelections: env.MAX_SELECTIONS,
       maxCost: env.MAX_COST,
       maxStringVariableLength: env.MAX_STRING_VARIABLE_LENGTH,
       maxBatchOperations: env.MAX_BATCH_OPERATIONS,

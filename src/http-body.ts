@@ -5,16 +5,24 @@
  * (DESIGN.md section 6). Anything that is not a JSON POST goes to yoga untouched.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { requestIdFor } from './plugins/use-request-id.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
 type WithBody = IncomingMessage & { body?: unknown };
 
-function tooLarge(response: ServerResponse): void {
+/** Answered here, before yoga: the id rule is the request-id stage's, so this answer too can be quoted. */
+function tooLarge(request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify({
     errors: [{ message: `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
   });
-  response.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  const sent = request.headers['x-request-id'];
+  response.writeHead(413, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestIdFor(typeof sent === 'string' ? sent : undefined),
+    connection: 'close',
+  });
   response.end(body);
 }
 
@@ -30,7 +38,7 @@ export function withParsedJsonBody(yoga: RequestListener): RequestListener {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        if (!refused) tooLarge(response);
+        if (!refused) tooLarge(request, response);
         refused = true;
         return;
       }

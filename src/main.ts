@@ -44,7 +44,9 @@ await runCli(async () => {
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   let costBucket = memoryCostBucket();
   if (redis) {
-    redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
+    // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
+    // its 2 s connect timeout), the fallback limits per process until it is, and ioredis keeps trying.
+    await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
     readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
     // Redis down or slow: each process limits on its own (a client may spend its budget once per instance)
     // rather than failing requests; back to the shared budget when Redis answers.

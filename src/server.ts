@@ -106,7 +106,10 @@ export function createServer(options: ServerOptions): TallyServer {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    logging: logger,
+    // yoga logs every error its mask replaces, at error level and without the request id: client errors
+    // (a malformed ID) as much as bugs. useMaskedErrorReport logs the unexpected ones with the request id, so
+    // yoga's copies go to debug instead of doubling every error line.
+    logging: { debug: logger.debug.bind(logger), info: logger.info.bind(logger), warn: logger.warn.bind(logger), error: logger.debug.bind(logger) },
     // Browsers on other origins are not a client yet; GraphiQL is served from this origin.
     cors: false,
     // No upload types in the schema: a multipart or form body is an unsupported media type (415).
@@ -134,15 +137,19 @@ export function createServer(options: ServerOptions): TallyServer {
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useRequestPolicy({ graphqlEndpoint: GRAPHQL_PATH, getQueries: hardening.getQueries }),
       useAuth(options.verifyToken),
-      useOperationLimits({ limits, introspection: hardening.introspection, details: hardening.limitDetails }),
+      ...(config.disabledStages.has('limits') ? [] : [useOperationLimits({ limits, introspection: hardening.introspection, details: hardening.limitDetails })]),
       useVariableCoercion(),
-      useCostBudget({
-        model: createCostModel(schema),
-        bucket: options.costBucket,
-        maxCost: limits.maxCost,
-        policies: config.budget,
-        clientAddress: createClientAddress(config.trustedProxies),
-      }),
+      ...(config.disabledStages.has('budget')
+        ? []
+        : [
+            useCostBudget({
+              model: createCostModel(schema),
+              bucket: options.costBucket,
+              maxCost: limits.maxCost,
+              policies: config.budget,
+              clientAddress: createClientAddress(config.trustedProxies),
+            }),
+          ]),
       // Compiles each distinct document to a function once: the largest single lever on execution time.
       useGraphQlJit(),
     ],

@@ -14,6 +14,7 @@ export const LIMIT_CODES = {
   ALIAS_LIMIT_EXCEEDED: 'More fields have aliases than allowed (`__typename` included).',
   DIRECTIVE_LIMIT_EXCEEDED: 'More directives are used than allowed.',
   ROOT_FIELD_LIMIT_EXCEEDED: 'More fields are selected at the root of the operation than allowed.',
+  SELECTION_LIMIT_EXCEEDED: 'One selection set holds more fields than allowed (fragments expanded).',
   BATCH_LIMIT_EXCEEDED: 'The request holds more operations than one request may batch (batching is off by default).',
   VARIABLE_TOO_LARGE: 'A variable holds a longer string than any input takes.',
   INTROSPECTION_DISABLED: 'Introspection (`__schema`, `__type`) is turned off on this server.',

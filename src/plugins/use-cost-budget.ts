@@ -91,12 +91,12 @@ export function useCostBudget({ model, bucket, maxCost, policies, clientAddress 
         requested = Number.POSITIVE_INFINITY;
       }
       if (requested > limit) {
-        const value = Number.isFinite(requested) ? requested : undefined;
         const message = scope.viewer || limit === maxCost ? 'The operation costs too much' : 'The operation costs too much for an anonymous client: sign in for a larger budget';
-        setResultAndStopExecution({
-          errors: [limitError('COST_LIMIT_EXCEEDED', message, value === undefined ? undefined : { value, limit })],
-          extensions: { cost: costExtension(value ?? -1, undefined, limit, undefined) },
-        });
+        setResultAndStopExecution(
+          Number.isFinite(requested)
+            ? { errors: [limitError('COST_LIMIT_EXCEEDED', message, { value: requested, limit })], extensions: { cost: costExtension(requested, undefined, limit, undefined) } }
+            : { errors: [limitError('COST_LIMIT_EXCEEDED', `${message}: its fragments expand too far to price`)] },
+        );
         return;
       }
 

@@ -23,8 +23,11 @@ export interface OperationLimitOptions {
   readonly details: boolean;
 }
 
-/** graphql-js' words when `maxTokens` stops it: "Document contains more than 5000 tokens. Parsing aborted." */
-const TOKENS_ABORTED = /Document contains more than (\d+) tokens\. Parsing aborted\./;
+/** graphql-js 16's words when `maxTokens` stops it: "Document contains more that 5000 tokens. Parsing aborted." */
+const TOKENS_ABORTED = /Document contains more th(?:at|an) \d+ tokens\. Parsing aborted\./;
+
+/** What stands for a document the parser gave up on: never run (see onParse). */
+const STAND_IN = '{ __typename }';
 
 /** How deep introspection lists may nest (`fields { type { fields … } }`): graphql-js' own recommended bound. */
 const MAX_INTROSPECTION_LISTS = 2;
@@ -44,6 +47,7 @@ export function useOperationLimits({ limits, introspection, details }: Operation
         ['ALIAS_LIMIT_EXCEEDED', 'The operation has too many aliases', over(shape.aliases, limits.maxAliases)],
         ['DIRECTIVE_LIMIT_EXCEEDED', 'The operation has too many directives', over(shape.directives, limits.maxDirectives)],
         ['ROOT_FIELD_LIMIT_EXCEEDED', 'The operation selects too many root fields', over(shape.rootFields, limits.maxRootFields)],
+        ['SELECTION_LIMIT_EXCEEDED', 'A selection set holds too many fields', over(shape.widest, limits.maxSelections)],
       ] as const;
       for (const [code, message, measured] of checks) {
         if (measured) errors.push(limitError(code, message, measured, details));
@@ -84,11 +88,14 @@ export function useOperationLimits({ limits, introspection, details }: Operation
         try {
           return parse(source, { ...options, maxTokens: limits.maxTokens });
         } catch (error) {
-          if (error instanceof GraphQLError && TOKENS_ABORTED.test(error.message)) {
-            const value = countTokens(source);
-            throw limitError('TOKEN_LIMIT_EXCEEDED', 'The document has too many tokens', { value, limit: limits.maxTokens }, details);
-          }
-          throw error;
+          if (!(error instanceof GraphQLError && TOKENS_ABORTED.test(error.message))) throw error;
+          // Thrown from here, yoga would answer it as a syntax error (spec-governed: 200 for legacy JSON). A
+          // stand-in document carries the refusal to validation instead, where the shape limits answer theirs;
+          // yoga caches it for this text like any parsed document.
+          const standIn = parse(STAND_IN);
+          const value = countTokens(source);
+          refusals.set(standIn, [limitError('TOKEN_LIMIT_EXCEEDED', 'The document has too many tokens', { value, limit: limits.maxTokens }, details)]);
+          return standIn;
         }
       });
     },

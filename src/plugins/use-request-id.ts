@@ -9,13 +9,16 @@ import { openRequestScope, scopeOf } from '../request-scope.js';
 
 const CLIENT_ID = /^[\w.:-]{1,128}$/;
 
+/** The id of a request whose client sent `sent` as its x-request-id (or nothing). */
+export const requestIdFor = (sent: string | null | undefined): string => (sent && CLIENT_ID.test(sent) ? sent : randomUUID());
+
 export function useRequestId(): Plugin {
   return {
     // Instrumentation wraps every request, before yoga's own stages (GraphiQL, for one) can answer it.
     instrumentation: {
       request({ request }, wrapped) {
         const sent = request.headers.get('x-request-id');
-        openRequestScope(request, sent && CLIENT_ID.test(sent) ? sent : randomUUID());
+        openRequestScope(request, requestIdFor(sent));
         return wrapped();
       },
     },

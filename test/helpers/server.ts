@@ -8,6 +8,7 @@ import { createEventBus, type EventBus } from '../../src/events.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
 import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
+import { withFallback } from '../../src/store/fallback.js';
 import { openRedis } from '../../src/store/redis.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -47,15 +48,24 @@ const UNLIMITED_BUDGETS = {
 };
 
 /**
- * The cost bucket main.ts would use: Redis when REDIS_URL is set (under a prefix of this server's own, so test
- * files running at once never share a budget), the in-process twin otherwise.
+ * The cost bucket main.ts builds: Redis when REDIS_URL is set (under a prefix of this server's own, so test
+ * files running at once never share a budget) behind the same fallback to the in-process twin, the twin alone
+ * otherwise. Tests that close a server to make its database fail thus still meet a budget stage that answers.
+ * Await `ready` before the first request: the client queues nothing while it connects (no offline queue).
+ * (test/integration/cost-bucket.test.ts and shared-budget.test.ts test Redis itself, without the fallback.)
  */
-export function testCostBucket(): { bucket: CostBucket; close(): void } {
+export function testCostBucket(): { bucket: CostBucket; ready: Promise<void>; close(): void } {
   const url = process.env['REDIS_URL'];
-  if (!url) return { bucket: memoryCostBucket(), close: () => {} };
+  if (!url) return { bucket: memoryCostBucket(), ready: Promise.resolve(), close: () => {} };
   const redis = openRedis(url);
-  void redis.connect().catch(() => {});
-  return { bucket: redisCostBucket(redis, { prefix: `tally:test:${randomUUID()}:cost:` }), close: () => redis.disconnect() };
+  return {
+    bucket: withFallback(redisCostBucket(redis, { prefix: `tally:test:${randomUUID()}:cost:` }), memoryCostBucket(), {
+      onUnavailable: () => {},
+      onRecovered: () => {},
+    }),
+    ready: redis.connect(),
+    close: () => redis.disconnect(),
+  };
 }
 
 export async function startTestServer(env: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
@@ -64,6 +74,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   const log = logger ?? createLogger(config);
   const events = createEventBus(log);
   const store = testCostBucket();
+  await store.ready;
   const yoga = createServer({
     config,
     database: testDb.database,

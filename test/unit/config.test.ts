@@ -46,7 +46,11 @@ describe('loadConfig defaults', () => {
 
   const VARIABLES = [
     'NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'PGLITE_DIR', 'POOL_MAX', 'DB_STATEMENT_TIMEOUT_MS', 'REDIS_URL',
-    'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'LOG_LEVEL', 'UNBATCHED_LOADERS',
+    'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'LOG_LEVEL', 'UNBATCHED_LOADERS', 'DISABLE_STAGES',
+    'MAX_DOCUMENT_LENGTH', 'MAX_TOKENS', 'MAX_DEPTH', 'MAX_ALIASES', 'MAX_DIRECTIVES', 'MAX_ROOT_FIELDS', 'MAX_SELECTIONS', 'MAX_COST',
+    'MAX_STRING_VARIABLE_LENGTH', 'MAX_BATCH_OPERATIONS', 'MAX_ERRORS', 'COST_BUDGET_VIEWER', 'COST_RESTORE_VIEWER',
+    'COST_BUDGET_ANONYMOUS', 'COST_RESTORE_ANONYMOUS', 'TRUSTED_PROXIES', 'INTROSPECTION', 'FIELD_SUGGESTIONS', 'GRAPHIQL',
+    'GET_QUERIES', 'LIMIT_DETAILS',
   ];
 
   it.each(VARIABLES.flatMap((variable) => [[variable, ''], [variable, '  ']]))('treats %s=%j as unset', (variable, value) => {
@@ -137,5 +141,61 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     const error = configError({ PORT: 'abc', DATABASE_URL: 'mysql://x' });
     expect(error.message).toContain('PORT:');
     expect(error.message).toContain('DATABASE_URL:');
+  });
+});
+
+describe('limits, budgets and hardening', () => {
+  const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, JWT_ISSUER: 'tally', JWT_AUDIENCE: 'tally-api' };
+
+  it('defaults to the documented limits and budgets', () => {
+    const config = loadConfig({});
+    expect(config.limits).toEqual({
+      maxDocumentLength: 100_000,
+      maxTokens: 5_000,
+      maxDepth: 12,
+      maxAliases: 30,
+      maxDirectives: 50,
+      maxRootFields: 10,
+      maxSelections: 100,
+      maxCost: 1_000,
+      maxStringVariableLength: 10_000,
+      maxBatchOperations: 0,
+      maxErrors: 20,
+    });
+    expect(config.budget).toEqual({ viewer: { capacity: 1_000, restorePerSecond: 50 }, anonymous: { capacity: 200, restorePerSecond: 10 } });
+    expect(config.trustedProxies).toEqual([]);
+  });
+
+  it('hardens production by default, each switch on its own', () => {
+    const off = { introspection: false, fieldSuggestions: false, graphiql: false, getQueries: false, limitDetails: false };
+    const on = { introspection: true, fieldSuggestions: true, graphiql: true, getQueries: true, limitDetails: true };
+    expect(loadConfig(production).hardening).toEqual(off);
+    expect(loadConfig({}).hardening).toEqual(on);
+    expect(loadConfig({ ...production, INTROSPECTION: 'true' }).hardening).toEqual({ ...off, introspection: true });
+    expect(loadConfig({ GET_QUERIES: 'false' }).hardening).toEqual({ ...on, getQueries: false });
+    expect(configError({ INTROSPECTION: 'yes' }).message).toContain('INTROSPECTION:');
+  });
+
+  it('reads trusted proxies as addresses and CIDR ranges, and refuses anything else', () => {
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, ::1,192.168.1.7' }).trustedProxies).toEqual([
+      { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+      { address: '::1', prefix: 128, family: 'ipv6' },
+      { address: '192.168.1.7', prefix: 32, family: 'ipv4' },
+    ]);
+    for (const bad of ['10.0.0.0/33', 'proxy.internal', '10.0.0/8', '::1/129', '1.2.3.4/8/8']) {
+      expect(configError({ TRUSTED_PROXIES: bad }).message).toContain('TRUSTED_PROXIES:');
+    }
+  });
+
+  it('refuses limits out of range', () => {
+    expect(configError({ MAX_DEPTH: '1' }).message).toContain('MAX_DEPTH:');
+    expect(configError({ MAX_COST: '0' }).message).toContain('MAX_COST:');
+    expect(configError({ MAX_BATCH_OPERATIONS: '101' }).message).toContain('MAX_BATCH_OPERATIONS:');
+  });
+
+  it('lets load tests turn stages off, never in production', () => {
+    expect([...loadConfig({ DISABLE_STAGES: 'limits, budget' }).disabledStages]).toEqual(['limits', 'budget']);
+    expect(configError({ DISABLE_STAGES: 'auth' }).message).toContain('DISABLE_STAGES:');
+    expect(configError({ ...production, DISABLE_STAGES: 'budget' }).message).toContain('never allowed in production');
   });
 });
