@@ -103,7 +103,9 @@ type Pricer = (field: Field, selections: readonly SelectionSetNode[], value: unk
 /**
  * The cost of one response object: each response key it holds, priced by the field the document selected
  * under that key. Fragments whose type condition did not match left no key in the response, so keys absent
- * from `value` cost nothing, and a key's field is looked up on the fragment's own type.
+ * from `value` cost nothing, and a key's field is looked up on the fragment's own type. The response does not
+ * say an object's type, so where fragments on different types use one key for different fields, the key is
+ * priced as the dearest of them: a refund may fall short, never exceed what is owed.
  */
 function walk(
   schema: GraphQLSchema,
@@ -113,7 +115,7 @@ function walk(
   value: Record<string, unknown>,
   priced: Pricer,
 ): number {
-  const fields = new Map<string, { field: Field; selections: SelectionSetNode[] }>();
+  const fields = new Map<string, Map<Field, SelectionSetNode[]>>();
   const collect = (type: ReturnType<typeof getNamedType> | undefined, selectionSet: SelectionSetNode) => {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
@@ -121,9 +123,10 @@ function walk(
         const field = (name === '__schema' ? SchemaMetaFieldDef : name === '__type' ? TypeMetaFieldDef : fieldOf(type, name));
         if (!field) continue;
         const key = selection.alias?.value ?? name;
-        const entry = fields.get(key) ?? { field, selections: [] };
-        if (selection.selectionSet) entry.selections.push(selection.selectionSet);
-        fields.set(key, entry);
+        const candidates = fields.get(key) ?? new Map<Field, SelectionSetNode[]>();
+        const selections = candidates.get(field) ?? [];
+        if (selection.selectionSet) selections.push(selection.selectionSet);
+        fields.set(key, candidates.set(field, selections));
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         collect(selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type, selection.selectionSet);
       } else {
@@ -134,8 +137,11 @@ function walk(
   };
   for (const selectionSet of selectionSets) collect(parent, selectionSet);
   let total = 0;
-  for (const [key, { field, selections }] of fields) {
-    if (key in value) total += priced(field, selections, value[key]);
+  for (const [key, candidates] of fields) {
+    if (!(key in value)) continue;
+    let dearest = 0;
+    for (const [field, selections] of candidates) dearest = Math.max(dearest, priced(field, selections, value[key]));
+    total += dearest;
   }
   return total;
 }

@@ -3,14 +3,13 @@
  * Redis when REDIS_URL is set, so both keep the same semantics; two clients sharing one Redis bucket; and the
  * fallback (src/store/fallback.ts) across a real redis-server that is killed and started again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCostBucket, redisCostBucket, type BucketPolicy, type CostBucket } from '../../src/store/cost-bucket.js';
 import { withFallback } from '../../src/store/fallback.js';
 import { openRedis } from '../../src/store/redis.js';
+import { redisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /** So slow that no test lasts long enough to see a point come back: exact counts. */
 const steady: BucketPolicy = { capacity: 10, restorePerSecond: 0.001 };
@@ -217,51 +216,17 @@ describe.runIf(redisUrl)('cost bucket on redis, from two instances', () => {
 });
 
 describe('cost bucket falling back to memory while redis is down', () => {
-  let port: number;
-  let server: ChildProcess | undefined;
+  let server: RedisServer;
   let redis: Redis | undefined;
 
-  const freePort = () =>
-    new Promise<number>((resolve, reject) => {
-      const probe = createServer();
-      probe.once('error', reject);
-      probe.listen(0, '127.0.0.1', () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-
-  const startRedisServer = () =>
-    new Promise<ChildProcess>((resolve, reject) => {
-      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let log = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('Ready to accept connections')) resolve(child);
-      });
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${log}`)));
-    });
-
-  const stopRedisServer = async () => {
-    const child = server;
-    server = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
-
   beforeAll(async () => {
-    port = await freePort();
-    server = await startRedisServer();
-    redis = await connectedRedis(`redis://127.0.0.1:${port}`);
+    server = await redisServer();
+    await server.start();
+    redis = await connectedRedis(server.url);
   });
   afterAll(async () => {
     redis?.disconnect();
-    await stopRedisServer();
+    await server?.stop();
   });
 
   it('serves every call from memory during an outage, reports it once, and returns to redis', async () => {
@@ -276,7 +241,7 @@ describe('cost bucket falling back to memory while redis is down', () => {
     expect(onRedis.remaining).toBe(6);
     expect(await redis!.exists(`${prefix}viewer:1`)).toBe(1);
 
-    await stopRedisServer();
+    await server.stop();
     // The fallback has its own budget, starting full; sequential and concurrent calls all resolve.
     expect(await bucket.take('viewer:1', 2, steady)).toMatchObject({ allowed: true, remaining: 8 });
     for (let i = 0; i < 10; i += 1) await bucket.take('viewer:2', 0, steady);
@@ -289,7 +254,7 @@ describe('cost bucket falling back to memory while redis is down', () => {
     // A charge Redis took is not refunded to memory, which never took it.
     expect(await bucket.refund('viewer:1', 4, steady, onRedis)).toMatchObject({ remaining: 8 });
 
-    server = await startRedisServer();
+    await server.start();
     // The client reconnects within its retry delay (at most 2 s), then the breaker's next probe finds Redis.
     for (let i = 0; i < 100 && !events.includes('recovered'); i += 1) {
       await bucket.take('viewer:5', 0, steady);
