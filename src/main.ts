@@ -6,6 +6,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import { withAdmission } from './admission.js';
 import { withParsedJsonBody } from './http-body.js';
+import { createClientAddress } from './client-address.js';
+import { createPenaltyBox, withPenaltyBox } from './penalty-box.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -68,6 +70,7 @@ await runCli(async () => {
     if (demo) graphiqlToken = await signToken(config.jwt, demo.id);
   }
 
+  const penaltyBox = createPenaltyBox();
   const yoga = createServer({
     config,
     database,
@@ -78,9 +81,11 @@ await runCli(async () => {
     graphiqlToken,
     costBucket,
     metrics,
+    penaltyBox,
   });
   const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
-  const server = createHttpServer(withParsedJsonBody(admitted));
+  const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress: createClientAddress(config.trustedProxies), exempt: UNQUEUED_PATHS });
+  const server = createHttpServer(withParsedJsonBody(held));
   // The whole request (headers and body) must arrive within this: a client trickling bytes cannot hold a socket.
   server.requestTimeout = 30_000;
   // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.

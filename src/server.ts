@@ -59,6 +59,7 @@ import { useNoSuggestions } from './plugins/use-no-suggestions.js';
 import { useOperationLimits } from './plugins/use-operation-limits.js';
 import { useRequestPolicy } from './plugins/use-request-policy.js';
 import type { CostBucket } from './store/cost-bucket.js';
+import type { PenaltyBox } from './penalty-box.js';
 
 export interface ServerOptions {
   readonly config: Config;
@@ -75,6 +76,8 @@ export interface ServerOptions {
   readonly costBucket: CostBucket;
   /** The process's metrics; one registry per server when not given. */
   readonly metrics?: Metrics;
+  /** Where refused clients wait before admission (src/penalty-box.ts); main.ts puts it in front of admission. */
+  readonly penaltyBox?: PenaltyBox;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -148,6 +151,7 @@ export function createServer(options: ServerOptions): TallyServer {
               maxCost: limits.maxCost,
               policies: config.budget,
               clientAddress: createClientAddress(config.trustedProxies),
+              penaltyBox: options.penaltyBox,
             }),
           ]),
       // Compiles each distinct document to a function once: the largest single lever on execution time.

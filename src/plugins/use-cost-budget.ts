@@ -16,6 +16,7 @@ import type { ClientAddress } from '../client-address.js';
 import type { BudgetPolicy } from '../config.js';
 import type { CostModel } from '../cost/estimate.js';
 import { limitError } from '../limits/errors.js';
+import { clientKey, type PenaltyBox } from '../penalty-box.js';
 import { scopeOf, type CostReport } from '../request-scope.js';
 import type { BucketState, CostBucket } from '../store/cost-bucket.js';
 
@@ -26,6 +27,8 @@ export interface CostBudgetOptions {
   readonly maxCost: number;
   readonly policies: { readonly viewer: BudgetPolicy; readonly anonymous: BudgetPolicy };
   readonly clientAddress: ClientAddress;
+  /** Told of every refusal, so the client's next requests wait in front of admission until then (src/penalty-box.ts). */
+  readonly penaltyBox?: PenaltyBox;
 }
 
 /** `extensions.cost`, in Shopify's words, so its clients' throttling code reads Tally's too. */
@@ -56,8 +59,10 @@ function rateLimitHeaders(budget: BucketState): Record<string, string> {
   };
 }
 
-function rateLimited(requested: number, budget: BucketState): GraphQLError {
-  const seconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
+/** Whole seconds, at least 1: what Retry-After says, and so when the client is told to come back. */
+const retryAfterSeconds = (budget: BucketState) => Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
+
+function rateLimited(requested: number, budget: BucketState, seconds: number): GraphQLError {
   return new GraphQLError(
     `Rate limited: this operation costs ${requested} points and ${budget.remaining} of ${budget.capacity} are left (${budget.restorePerSecond} restored per second). Retry in ${seconds} s.`,
     {
@@ -70,7 +75,7 @@ function rateLimited(requested: number, budget: BucketState): GraphQLError {
   );
 }
 
-export function useCostBudget({ model, bucket, maxCost, policies, clientAddress }: CostBudgetOptions): Plugin {
+export function useCostBudget({ model, bucket, maxCost, policies, clientAddress, penaltyBox }: CostBudgetOptions): Plugin {
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       // Served by node:http, yoga's context carries the socket's request as `req` (not under yoga.fetch).
@@ -100,10 +105,14 @@ export function useCostBudget({ model, bucket, maxCost, policies, clientAddress 
         return;
       }
 
-      const key = scope.viewer ? `viewer:${scope.viewer.id}` : `ip:${clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'))}`;
+      const address = scope.viewer ? undefined : clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
+      const key = scope.viewer ? `viewer:${scope.viewer.id}` : `ip:${address}`;
       const charge = await bucket.take(key, requested, policy);
       if (!charge.allowed) {
-        setResultAndStopExecution({ errors: [rateLimited(requested, charge)], extensions: { cost: costExtension(requested, undefined, limit, charge) } });
+        const seconds = retryAfterSeconds(charge);
+        const sentBy = clientKey(request.headers.get('authorization'), address ?? clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for')));
+        penaltyBox?.hold(sentBy, Date.now() + seconds * 1000);
+        setResultAndStopExecution({ errors: [rateLimited(requested, charge, seconds)], extensions: { cost: costExtension(requested, undefined, limit, charge) } });
         return;
       }
       scope.cost = { requested, limit, budget: charge };

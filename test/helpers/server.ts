@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
 import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
 import { withFallback } from '../../src/store/fallback.js';
+import { createPenaltyBox, type PenaltyBox } from '../../src/penalty-box.js';
 import { openRedis } from '../../src/store/redis.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -29,6 +30,8 @@ export interface RequestOptions {
 export interface TestServer extends TestDatabase {
   readonly yoga: TallyServer;
   readonly config: Config;
+  /** Where refused clients wait before admission, once the server is on a socket (helpers/http.ts). */
+  readonly penaltyBox: PenaltyBox;
   /** The bus mutations publish to: tests subscribe to see what was told. */
   readonly events: EventBus;
   graphql<T = Record<string, unknown>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
@@ -75,6 +78,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   const events = createEventBus(log);
   const store = testCostBucket();
   await store.ready;
+  const penaltyBox = createPenaltyBox();
   const yoga = createServer({
     config,
     database: testDb.database,
@@ -82,6 +86,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     verifyToken: createTokenVerifier(config.jwt),
     events,
     costBucket: store.bucket,
+    penaltyBox,
   });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
   const tokenFor = (userId: number, expiresIn?: string) => signToken(config.jwt, userId, expiresIn);
@@ -93,6 +98,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     },
     yoga,
     config,
+    penaltyBox,
     events,
     fetch,
     tokenFor,

@@ -334,7 +334,7 @@ describe('who an anonymous client is, over real HTTP', () => {
   beforeAll(async () => {
     server = await startTestServer(SMALL_BUDGETS);
     await seedPosts(server.database.db, 5);
-    http = await listenLikeMain(server.yoga, server.config);
+    http = await listenLikeMain(server);
   });
   afterAll(async () => {
     await http?.close();
@@ -366,7 +366,7 @@ describe('who a client is behind a trusted proxy, over real HTTP', () => {
   beforeAll(async () => {
     server = await startTestServer({ ...SMALL_BUDGETS, TRUSTED_PROXIES: '127.0.0.1' });
     await seedPosts(server.database.db, 5);
-    http = await listenLikeMain(server.yoga, server.config);
+    http = await listenLikeMain(server);
   });
   afterAll(async () => {
     await http?.close();
@@ -401,5 +401,59 @@ describe('who a client is behind a trusted proxy, over real HTTP', () => {
     const anonymous = await post(http.base, PAGE_OF_5, from('198.51.100.3'));
     expect(anonymous.status).toBe(200);
     expect(anonymous.body.extensions?.cost?.throttleStatus?.currentlyAvailable).toBe(9);
+  });
+});
+
+describe('a client that does not wait as told, over real HTTP (src/penalty-box.ts)', () => {
+  let server: TestServer;
+  let http: HttpServer;
+  beforeAll(async () => {
+    // 20 points restoring 2 a second: an 11-point page leaves 9, and a refusal says 1 s (2 more points).
+    server = await startTestServer({ COST_BUDGET_VIEWER: '20', COST_RESTORE_VIEWER: '2' });
+    await seedPosts(server.database.db, 5);
+    http = await listenLikeMain(server);
+  });
+  afterAll(async () => {
+    await http?.close();
+    await server?.close();
+  });
+
+  it('is held before any work until its Retry-After (a quarter second at most a time), and meanwhile others are served at once', async () => {
+    const [hammer, other] = await Promise.all([server.tokenFor(freshViewer()), server.tokenFor(freshViewer())]);
+    expect((await post(http.base, PAGE_OF_5, { token: hammer })).status).toBe(200);
+    const refused = await post(http.base, PAGE_OF_5, { token: hammer });
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+
+    // Asked again at once: held, then answered as the budget then stands (still short: 429, a true Retry-After).
+    server.statements.reset();
+    const premature = post(http.base, PAGE_OF_5, { token: hammer });
+    const started = performance.now();
+    const meanwhile = await post(http.base, PAGE_OF_5, { token: other });
+    expect(meanwhile.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(200);
+    const held = await premature;
+    const toldAt = performance.now();
+    const heldFor = toldAt - started;
+    expect(heldFor).toBeGreaterThanOrEqual(240);
+    expect(held.status).toBe(429);
+    expect(codesOf(held.body)).toEqual(['RATE_LIMITED']);
+    expect(Number(held.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+
+    // Waiting as the last refusal told is never held, and the points are back.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_050 - (performance.now() - toldAt))));
+    const afterWait = performance.now();
+    expect((await post(http.base, PAGE_OF_5, { token: hammer })).status).toBe(200);
+    expect(performance.now() - afterWait).toBeLessThan(200);
+  });
+
+  it('holds at most 16 requests of one client: the rest are refused at once, with the same Retry-After', async () => {
+    const hammer = await server.tokenFor(freshViewer());
+    expect((await post(http.base, PAGE_OF_5, { token: hammer })).status).toBe(200);
+    expect((await post(http.base, PAGE_OF_5, { token: hammer })).status).toBe(429);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(http.base, PAGE_OF_5, { token: hammer })));
+    expect(answers.every((answer) => answer.status === 429 && answer.headers['retry-after'] === '1')).toBe(true);
+    expect(answers.every((answer) => codesOf(answer.body)[0] === 'RATE_LIMITED')).toBe(true);
+    expect(answers.every((answer) => typeof answer.headers['x-request-id'] === 'string')).toBe(true);
   });
 });

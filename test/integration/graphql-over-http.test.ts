@@ -14,7 +14,7 @@ let http: HttpServer;
 
 beforeAll(async () => {
   server = await startTestServer({ NODE_ENV: 'development', LOG_LEVEL: 'silent' });
-  http = await listenLikeMain(server.yoga, server.config);
+  http = await listenLikeMain(server);
 });
 afterAll(async () => {
   await http?.close();

@@ -41,7 +41,7 @@ let quiet: Target;
 
 async function start(name: string, env: Record<string, string>): Promise<Target> {
   const server = await startTestServer({ LOG_LEVEL: 'silent', ...env });
-  const http = await listenLikeMain(server.yoga, server.config);
+  const http = await listenLikeMain(server);
   const db = server.database.db;
   const users = await createUsers(db, 4);
   // Everyone follows everyone, and has posts: every connection of the hostile documents has rows behind it.

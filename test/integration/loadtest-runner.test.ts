@@ -1,7 +1,7 @@
 /**
  * The load-test runner end to end on a tiny run (2 connections, 2 s, demo data), so it cannot rot: it prepares
  * its database, starts every server of the feed scenario, checks each answer, measures, stops them all and
- * writes both reports. Not a timing test: it asserts that every figure was measured, not how large it is.
+ * writes both reports; and rate-limit's paced clients, background load and Retry-After probe. Not a timing test: it asserts that every figure was measured, not how large it is.
  * Like the runner, it needs the PostgreSQL every machine here runs (LOADTEST_ADMIN_URL, 127.0.0.1:5432 by default).
  */
 import { execFile } from 'node:child_process';
@@ -43,5 +43,31 @@ describe('npm run loadtest', () => {
     const html = readFileSync(join(out, 'feed.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  });
+
+  it('runs the rate-limit scenario: paced clients, a hammering client beside them, its refusals and the probe', { timeout: 240_000 }, async () => {
+    await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'loadtest/run.ts', 'rate-limit', '--size', 'demo', '--connections', '5', '--duration', '2', '--warmup', '1', '--out', out],
+      { env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' }, timeout: 230_000 },
+    );
+    const report = JSON.parse(readFileSync(join(out, 'rate-limit.json'), 'utf8')) as {
+      results: Record<string, { totalRequests: number; statusCounts: Record<string, number>; background?: { totalRequests: number; refusals: { status: number; retryAfter?: number }[] } }>;
+    };
+    const [alone, hammered] = [report.results['others alone'], report.results['others, one client hammering']];
+    // 5 clients × 2 requests a second × 2 s: paced, each its own viewer, none refused.
+    for (const row of [alone, hammered]) {
+      expect(row?.totalRequests, 'paced requests answered').toBeGreaterThan(0);
+      expect(row?.statusCounts['429'], 'no paced client refused').toBeUndefined();
+    }
+    expect(alone?.background, 'no hammer beside the first row').toBeUndefined();
+    // 8 unpaced connections spend a 1,000-point bucket within the warm-up: refusals are certain, not a timing.
+    expect(hammered?.background?.totalRequests).toBeGreaterThan(0);
+    expect(hammered?.background?.refusals.some((refusal) => refusal.status === 429 && refusal.retryAfter !== undefined)).toBe(true);
+
+    const markdown = readFileSync(join(out, 'rate-limit.md'), 'utf8');
+    expect(markdown).toMatch(/- (holds|MISSED): others' p99 with the hammer/);
+    expect(markdown).toMatch(/- (holds|MISSED): the hammering viewer's 16-point request after the hammer stopped/);
+    expect(markdown).toMatch(/- (holds|MISSED): the hammering viewer's 301-point request after the hammer stopped/);
   });
 });

@@ -26,7 +26,7 @@ let development: Target;
 
 async function start(env: Record<string, string>): Promise<Target> {
   const server = await startTestServer({ LOG_LEVEL: 'silent', ...env });
-  const http = await listenLikeMain(server.yoga, server.config);
+  const http = await listenLikeMain(server);
   const db = server.database.db;
   const users = await createUsers(db, 3);
   await followMany(db, [
