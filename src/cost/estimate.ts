@@ -63,6 +63,7 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
   };
 
   const cache = new WeakMap<OperationDefinitionNode, number>();
+  const plans = new WeakMap<OperationDefinitionNode, Plan>();
 
   return {
     requested(document, operation, variables) {
@@ -79,71 +80,98 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
 
     actual(document, operation, data) {
       const base = operation.operation === OperationTypeNode.MUTATION ? MUTATION_COST : 0;
-      const root = schema.getRootType(operation.operation);
-      if (!data || !root) return base;
-      const fragments = new Map<string, FragmentDefinitionNode>();
-      for (const definition of document.definitions) {
-        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+      if (!data) return base;
+      let plan = plans.get(operation);
+      if (!plan) {
+        plan = planOf(schema, document, operation);
+        plans.set(operation, plan);
       }
-      const priced = (field: Field, selections: readonly SelectionSetNode[], value: unknown): number => {
-        if (value === null || value === undefined) return 0;
-        if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + priced(field, selections, item), 0);
-        const weight = weightOf(field);
-        const type = getNamedType(field.type);
-        if (!isCompositeType(type) || typeof value !== 'object') return weight;
-        return weight + walk(schema, fragments, type, selections, value as Record<string, unknown>, priced);
-      };
-      return base + walk(schema, fragments, root, [operation.selectionSet], data, priced);
+      return base + priceObject(plan, data);
     },
   };
 }
 
-type Pricer = (field: Field, selections: readonly SelectionSetNode[], value: unknown) => number;
+/**
+ * How to price a response object: for each response key the document selects under it, the fields that key may
+ * stand for (one, unless fragments on different types use it for different fields), each with its weight and,
+ * for objects, how to price what it holds. Built once per operation: pricing a response then only reads it.
+ */
+type Plan = readonly { readonly key: string; readonly readings: readonly Reading[] }[];
+
+interface Reading {
+  readonly weight: number;
+  /** How to price the object (or each object of the list) the field returns; undefined for scalars and enums. */
+  readonly within: Plan | undefined;
+}
+
+function planOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): Plan {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  type Parent = ReturnType<typeof getNamedType> | undefined;
+
+  const plan = (parent: Parent, selectionSets: readonly SelectionSetNode[]): Plan => {
+    // Response key → field definition → the selection sets under it, merged as execution merges them.
+    const keys = new Map<string, Map<Field, SelectionSetNode[]>>();
+    const collect = (type: Parent, selectionSet: SelectionSetNode) => {
+      for (const selection of selectionSet.selections) {
+        if (selection.kind === Kind.FIELD) {
+          const name = selection.name.value;
+          const field = name === '__schema' ? SchemaMetaFieldDef : name === '__type' ? TypeMetaFieldDef : fieldOf(type, name);
+          if (!field) continue;
+          const key = selection.alias?.value ?? name;
+          const fields = keys.get(key) ?? new Map<Field, SelectionSetNode[]>();
+          const selections = fields.get(field as Field) ?? [];
+          if (selection.selectionSet) selections.push(selection.selectionSet);
+          keys.set(key, fields.set(field as Field, selections));
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          collect(selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type, selection.selectionSet);
+        } else {
+          const fragment = fragments.get(selection.name.value);
+          if (fragment) collect(schema.getType(fragment.typeCondition.name.value), fragment.selectionSet);
+        }
+      }
+    };
+    for (const selectionSet of selectionSets) collect(parent, selectionSet);
+    return [...keys].map(([key, fields]) => ({
+      key,
+      readings: [...fields].map(([field, selections]) => {
+        const type = getNamedType(field.type);
+        return { weight: weightOf(field), within: isCompositeType(type) ? plan(type, selections) : undefined };
+      }),
+    }));
+  };
+
+  return plan(schema.getRootType(operation.operation) ?? undefined, [operation.selectionSet]);
+}
 
 /**
- * The cost of one response object: each response key it holds, priced by the field the document selected
- * under that key. Fragments whose type condition did not match left no key in the response, so keys absent
- * from `value` cost nothing, and a key's field is looked up on the fragment's own type. The response does not
- * say an object's type, so where fragments on different types use one key for different fields, the key is
- * priced as the dearest of them: a refund may fall short, never exceed what is owed.
+ * The cost of one response object. Keys absent from it (a fragment whose type did not match, a skipped field)
+ * cost nothing. The response does not say an object's type, so a key with several readings is priced as the
+ * dearest of them: a refund may fall short, never exceed what is owed.
  */
-function walk(
-  schema: GraphQLSchema,
-  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
-  parent: ReturnType<typeof getNamedType>,
-  selectionSets: readonly SelectionSetNode[],
-  value: Record<string, unknown>,
-  priced: Pricer,
-): number {
-  const fields = new Map<string, Map<Field, SelectionSetNode[]>>();
-  const collect = (type: ReturnType<typeof getNamedType> | undefined, selectionSet: SelectionSetNode) => {
-    for (const selection of selectionSet.selections) {
-      if (selection.kind === Kind.FIELD) {
-        const name = selection.name.value;
-        const field = (name === '__schema' ? SchemaMetaFieldDef : name === '__type' ? TypeMetaFieldDef : fieldOf(type, name));
-        if (!field) continue;
-        const key = selection.alias?.value ?? name;
-        const candidates = fields.get(key) ?? new Map<Field, SelectionSetNode[]>();
-        const selections = candidates.get(field) ?? [];
-        if (selection.selectionSet) selections.push(selection.selectionSet);
-        fields.set(key, candidates.set(field, selections));
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        collect(selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type, selection.selectionSet);
-      } else {
-        const fragment = fragments.get(selection.name.value);
-        if (fragment) collect(schema.getType(fragment.typeCondition.name.value), fragment.selectionSet);
-      }
-    }
-  };
-  for (const selectionSet of selectionSets) collect(parent, selectionSet);
+function priceObject(plan: Plan, value: Record<string, unknown>): number {
   let total = 0;
-  for (const [key, candidates] of fields) {
-    if (!(key in value)) continue;
+  for (const { key, readings } of plan) {
+    const held = value[key];
+    if (held === undefined || held === null) continue;
     let dearest = 0;
-    for (const [field, selections] of candidates) dearest = Math.max(dearest, priced(field, selections, value[key]));
+    for (const reading of readings) dearest = Math.max(dearest, priceValue(reading, held));
     total += dearest;
   }
   return total;
+}
+
+function priceValue(reading: Reading, value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (Array.isArray(value)) {
+    let sum = 0;
+    for (const item of value) sum += priceValue(reading, item);
+    return sum;
+  }
+  if (!reading.within || typeof value !== 'object') return reading.weight;
+  return reading.weight + priceObject(reading.within, value as Record<string, unknown>);
 }
 
 function fieldOf(type: ReturnType<typeof getNamedType> | undefined, name: string): Field | undefined {
