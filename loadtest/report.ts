@@ -2,7 +2,7 @@
  * The report of one run, as markdown (for the repository and the closing note) and as one self-contained HTML
  * page with charts (requests/s over time, latency by percentile): no script, no external asset.
  */
-import type { Measurement } from './measure.js';
+import type { Measurement, Refusal } from './measure.js';
 import type { Scenario, Verdict } from './scenarios.js';
 
 export interface RunInfo {
@@ -32,6 +32,22 @@ function statuses(m: Measurement): string {
   return parts.length > 0 ? parts.join(', ') : 'none';
 }
 
+/** Refusals grouped by all they said but RateLimit-Remaining, which is given as a range. */
+function refusalRows(refusals: readonly Refusal[]): string[] {
+  const groups = new Map<string, { remaining: number[]; count: number }>();
+  for (const r of refusals) {
+    const key = `${r.status} | ${r.code ?? '–'} | ${r.requestedCost ?? '–'} | ${r.retryAfter ?? '–'}`;
+    const group = groups.get(key) ?? { remaining: [], count: 0 };
+    if (r.remaining !== undefined) group.remaining.push(r.remaining);
+    group.count += r.count;
+    groups.set(key, group);
+  }
+  return [...groups].map(([key, { remaining, count }]) => {
+    const range = remaining.length === 0 ? '–' : Math.min(...remaining) === Math.max(...remaining) ? String(remaining[0]) : `${Math.min(...remaining)}–${Math.max(...remaining)}`;
+    return `${key} | ${range} | ${count}`;
+  });
+}
+
 /** The baselines and the peer every server is compared with, where the scenario has them. */
 function references(results: ReadonlyMap<string, Measurement>): [string, Measurement][] {
   return [...results].filter(([label]) => !label.startsWith('Tally') || results.size <= 2);
@@ -40,7 +56,8 @@ function references(results: ReadonlyMap<string, Measurement>): [string, Measure
 export function goalLines(input: ReportInput): string[] {
   const goals = input.scenario.goals.map((goal) => {
     const holds = goal.holds(input.results);
-    return `${holds === undefined ? '–' : holds ? 'holds' : 'MISSED'}: ${goal.description}`;
+    const detail = goal.detail?.(input.results);
+    return `${holds === undefined ? '–' : holds ? 'holds' : 'MISSED'}: ${goal.description}${detail ? ` (${detail})` : ''}`;
   });
   return [...goals, ...input.verdicts.map((verdict) => `${verdict.holds ? 'holds' : 'MISSED'}: ${verdict.description}`)];
 }
@@ -54,11 +71,11 @@ export function markdown(input: ReportInput): string {
     '',
     `Run ${info.startedAt.toISOString()}: ${info.connections} connections, ${info.warmupSeconds} s warm-up, ${info.durationSeconds} s measured per server, one server after another; data set \`${scenario.sizeName}\`${scenario.throughPgBouncer ? ', through PgBouncer (transaction mode)' : ''}.`,
     '',
-    '| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors / timeouts | non-2xx | SQL/request (PostgreSQL) | SQL/request (Tally) | peak PG connections | RSS start / peak / end MB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |',
+    '| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors / timeouts | non-2xx | SQL/request (PostgreSQL) | SQL/request (Tally) | peak PG connections | RSS start / peak / end MB | CPU µs/request |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |',
     ...[...results].map(
       ([label, m]) =>
-        `| ${label} | ${m.requestsPerSecond.toFixed(0)} | ${m.latencyMs.p50} | ${m.latencyMs.p90} | ${m.latencyMs.p99} | ${m.latencyMs.max} | ${m.connectionErrors} / ${m.timeouts} | ${statuses(m)} | ${fixed(m.sqlPerRequestPg, 2)} | ${fixed(m.sqlPerRequestTally, 2)} | ${m.peakPgConnections} | ${mb(m.rssBytes.start)} / ${mb(m.rssBytes.peak)} / ${mb(m.rssBytes.end)} |`,
+        `| ${label} | ${m.requestsPerSecond.toFixed(0)} | ${m.latencyMs.p50} | ${m.latencyMs.p90} | ${m.latencyMs.p99} | ${m.latencyMs.max} | ${m.connectionErrors} / ${m.timeouts} | ${statuses(m)} | ${fixed(m.sqlPerRequestPg, 2)} | ${fixed(m.sqlPerRequestTally, 2)} | ${m.peakPgConnections} | ${mb(m.rssBytes.start)} / ${mb(m.rssBytes.peak)} / ${mb(m.rssBytes.end)} | ${fixed(m.cpuMicrosPerRequest, 0)} |`,
     ),
     '',
   ];
@@ -72,6 +89,39 @@ export function markdown(input: ReportInput): string {
     }
     lines.push('');
   }
+  const withBackground = [...results].filter(([, m]) => m.background);
+  if (withBackground.length > 0) {
+    lines.push(
+      'Beside the measured load, from before its warm-up until it ended (not part of the latencies above):',
+      '',
+      '| row | client | connections | seconds | requests | requests/s | 200 | 429 | 429 share | other statuses | errors / timeouts |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+      ...withBackground.map(([label, { background: b }]) => {
+        const other = Object.entries(b!.statusCounts).filter(([status]) => status !== '200' && status !== '429');
+        const refused = b!.statusCounts['429'] ?? 0;
+        return `| ${label} | ${b!.label} | ${b!.connections} | ${b!.seconds.toFixed(1)} | ${b!.totalRequests} | ${b!.requestsPerSecond.toFixed(0)} | ${b!.statusCounts['200'] ?? 0} | ${refused} | ${(100 * refused / Math.max(1, b!.totalRequests)).toFixed(1)}% | ${other.map(([status, count]) => `${status}: ${count}`).join(', ') || 'none'} | ${b!.connectionErrors} / ${b!.timeouts} |`;
+      }),
+      '',
+      'Its refusals, by what they said (each RateLimit-Remaining value apart in the JSON):',
+      '',
+      '| row | status | code | requested cost | Retry-After s | RateLimit-Remaining | count |',
+      '| --- | ---: | --- | ---: | ---: | ---: | ---: |',
+      ...withBackground.flatMap(([label, { background: b }]) => refusalRows(b!.refusals).map((row) => `| ${label} | ${row} |`)),
+      '',
+    );
+  }
+  lines.push(
+    'CPU over the measured run (µs/request counts the requests of both loads answered in it):',
+    '',
+    '| server | server CPU cores | server CPU µs/request | load generator CPU cores | load generator event-loop delay p99 / max ms | machine CPU busy |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...[...results].map(
+      ([label, m]) =>
+        `| ${label} | ${m.cpu.serverCores.toFixed(2)} | ${fixed(m.cpuMicrosPerRequest, 0)} | ${m.cpu.loadGeneratorCores.toFixed(2)} | ${m.loadGeneratorLoopDelayMs.p99} / ${m.loadGeneratorLoopDelayMs.max} | ${(m.cpu.machineBusy * 100).toFixed(0)}% |`,
+    ),
+    '',
+  );
+  for (const note of scenario.notes?.(results) ?? []) lines.push(note, '');
   lines.push('Targets:', '', ...goalLines(input).map((line) => `- ${line}`), '');
   lines.push('Machine and versions:', '', ...Object.entries(info.machine).map(([key, value]) => `- ${key}: ${value}`), '');
   lines.push(

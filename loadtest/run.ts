@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     },
   });
   const name = positionals[0];
-  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]');
+  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge|rate-limit> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]');
   if (values.size !== 'load' && values.size !== 'demo') throw new Error('--size must be load or demo');
   const scenario = scenarioNamed(name, values.size);
   const connections = Number(values.connections ?? scenario.connections);
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     if (!Number.isInteger(value) || value < (flag === 'warmup' ? 0 : 1) || value > 10_000) throw new Error(`--${flag} must be a whole number`);
   }
 
-  await ensureServices(scenario.throughPgBouncer, log);
+  await ensureServices(scenario.throughPgBouncer || scenario.needsRedis === true, log);
   const database = `tally_loadtest_${scenario.sizeName.replace(/\W/g, '_')}`;
   await prepareDatabase(database, scenario.size, log);
   buildTally(log);
@@ -96,26 +96,35 @@ async function main(): Promise<void> {
   const { rows: versionRows } = await admin.query<{ server_version: string }>('show server_version');
   const pgVersion = versionRows[0]?.server_version ?? 'unknown';
   const results = new Map<string, Measurement>();
-  let verdicts: Verdict[] = [];
+  const verdicts: Verdict[] = [];
   try {
-    const targets = await scenario.targets(data);
+    const targets = await scenario.targets(data, { connections });
     const serverUrl = databaseUrl(database, scenario.throughPgBouncer ? PGBOUNCER_PORT : 5432);
     for (const target of targets) {
       log(`${target.label}: starting ${target.server}`);
-      const server = await startServer({ kind: target.server, databaseUrl: serverUrl, poolMax: 10 });
+      const server = await startServer({ kind: target.server, databaseUrl: serverUrl, poolMax: 10, env: target.env });
       try {
         await checkAnswer(server, target, data);
         log(`${target.label}: answer checked; ${warmupSeconds} s warm-up, ${durationSeconds} s measured at ${connections} connections`);
-        const result = await measure(server, { connections, durationSeconds, warmupSeconds, requests: target.requests }, admin, database);
+        if (target.background) log(`${target.label}: beside it, from before the warm-up: ${target.background.label}, ${target.background.connections} connections`);
+        const { requests, paced, background, afterLoad } = target;
+        const load = { connections, durationSeconds, warmupSeconds, requests, paced, background, afterLoad };
+        const result = await measure(server, load, admin, database);
         results.set(target.label, result);
+        verdicts.push(...result.afterLoad);
         log(`${target.label}: ${result.requestsPerSecond.toFixed(0)} requests/s, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, errors ${result.connectionErrors}`);
+        const hammer = result.background;
+        if (hammer) {
+          const refused = hammer.statusCounts['429'] ?? 0;
+          log(`${target.label}: ${hammer.label}: ${hammer.requestsPerSecond.toFixed(0)} requests/s, ${refused} of ${hammer.totalRequests} refused (429)`);
+        }
       } finally {
         await server.stop();
       }
     }
     if (scenario.verify) {
       log('checking the database after the load');
-      verdicts = await scenario.verify(databaseUrl(database));
+      verdicts.push(...(await scenario.verify(databaseUrl(database))));
     }
   } finally {
     await data.end();

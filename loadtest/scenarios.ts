@@ -2,13 +2,14 @@
  * The scenarios: what runs against what, with which data and load, and which targets the report checks.
  */
 import type autocannon from 'autocannon';
+import { cpus } from 'node:os';
 import pg from 'pg';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { SignJWT } from 'jose';
 import { openDatabase } from '../src/db/client.js';
 import { SEED_SIZES, type SeedSize } from '../src/db/seed.js';
 import { checkLedger } from '../src/ledger/check-ledger.js';
-import type { Measurement } from './measure.js';
+import type { BackgroundLoad, Measurement, PacedClients } from './measure.js';
 import { TALLY_AUDIENCE, TALLY_ISSUER, TALLY_TEST_SECRET, type ServerKind } from './servers.js';
 
 export interface Target {
@@ -18,11 +19,21 @@ export interface Target {
   /** The page of posts this target must answer (checked once before the load), or undefined for no check. */
   readonly expectsNewestPosts?: boolean;
   readonly expectsEdges?: number;
+  /** The server's environment beyond the runner's (servers.ts), such as a stage turned off. */
+  readonly env?: Record<string, string>;
+  /** Paced clients, each with its own connection and requests, instead of every connection sending `requests`. */
+  readonly paced?: PacedClients;
+  /** A load beside the measured one, from before the warm-up until the measured run ends (see measure.ts). */
+  readonly background?: BackgroundLoad;
+  /** Checks against this server once the load has stopped (see measure.ts). */
+  readonly afterLoad?: (url: string) => Promise<Verdict[]>;
 }
 
 export interface Goal {
   readonly description: string;
   holds(results: ReadonlyMap<string, Measurement>): boolean | undefined;
+  /** The figures behind the verdict, for the report's line. */
+  detail?(results: ReadonlyMap<string, Measurement>): string | undefined;
 }
 
 export interface Scenario {
@@ -31,14 +42,18 @@ export interface Scenario {
   readonly size: SeedSize;
   readonly sizeName: string;
   readonly throughPgBouncer: boolean;
+  /** Whether Redis must run (scripts/services.sh starts it). */
+  readonly needsRedis?: boolean;
   readonly connections: number;
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
-  /** Built once the database is ready (some requests need ids, cursors or tokens from it). */
-  targets(db: pg.Client): Promise<Target[]>;
+  /** Built once the database is ready (some requests need ids, cursors or tokens from it), for the run's connections. */
+  targets(db: pg.Client, load: { readonly connections: number }): Promise<Target[]>;
   readonly goals: Goal[];
   /** Checks of the database after the load, such as the ledger's invariants after writes. */
   verify?(databaseUrl: string): Promise<Verdict[]>;
+  /** Figures drawn from more than one row, for the report. */
+  notes?(results: ReadonlyMap<string, Measurement>): string[];
 }
 
 export interface Verdict {
@@ -70,6 +85,19 @@ export function tokenFor(userId: number): Promise<string> {
 const rps = (results: ReadonlyMap<string, Measurement>, label: string) => results.get(label)?.requestsPerSecond;
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || !b ? undefined : a / b);
 
+/** Redis as production runs it, for the cost budget (its round trip is part of what the feed measures). */
+const WITH_REDIS = { REDIS_URL: 'redis://127.0.0.1:6379' };
+
+/** Production's switches, for rows that must run as "test" (a load-test switch is refused in production). */
+const AS_PRODUCTION = {
+  NODE_ENV: 'test',
+  INTROSPECTION: 'false',
+  FIELD_SUGGESTIONS: 'false',
+  GRAPHIQL: 'false',
+  GET_QUERIES: 'false',
+  LIMIT_DETAILS: 'false',
+};
+
 function feed(sizeName: 'demo' | 'load'): Scenario {
   return {
     name: 'feed',
@@ -77,6 +105,7 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
     size: SEED_SIZES[sizeName],
     sizeName,
     throughPgBouncer: false,
+    needsRedis: true,
     connections: 100,
     durationSeconds: 10,
     warmupSeconds: 3,
@@ -86,7 +115,17 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
         { label: 'bare node:http + pg (1 SQL)', server: 'bare-pg', requests: [post({})], expectsNewestPosts: true },
         { label: 'PostGraphile v5', server: 'postgraphile', requests: [post({ query: NEWEST_POSTS_POSTGRAPHILE })], expectsNewestPosts: true },
         { label: 'Tally, loaders off (N+1)', server: 'tally-unbatched', requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true },
-        { label: 'Tally', server: 'tally', requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true },
+        { label: 'Tally', server: 'tally', requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true, env: WITH_REDIS },
+        // What the limits and the budget cost, stage by stage (README: every stage earns its cost). The same
+        // process, configuration and query; DISABLE_STAGES is refused in production, so these rows run as
+        // "test" with every production switch set as production sets it.
+        ...(
+          [
+            ['Tally, cost budget in-process (no Redis)', { REDIS_URL: '' }],
+            ['Tally, without the budget', { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'budget' }],
+            ['Tally, without limits or budget', { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'limits,budget' }],
+          ] as const
+        ).map(([label, env]) => ({ label, server: 'tally' as const, requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true, env })),
       ]),
     goals: [
       {
@@ -100,6 +139,14 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
       {
         description: 'Tally sends at most 2 SQL statements per request',
         holds: (r) => (r.get('Tally')?.sqlPerRequestTally ?? Infinity) <= 2.0001,
+      },
+      {
+        description: 'the limits, the cost report and the budget (Redis round trip included) add < 5% CPU per request (Tally ÷ Tally without limits or budget)',
+        holds: (r) => {
+          const on = r.get('Tally')?.cpuMicrosPerRequest;
+          const off = r.get('Tally, without limits or budget')?.cpuMicrosPerRequest;
+          return on === undefined || !off ? undefined : on / off < 1.05;
+        },
       },
       {
         description: "Tally's requests/s ≥ 3× Tally without loaders",
@@ -274,6 +321,200 @@ function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
   };
 }
 
+const POSTS_5 = '{ posts(first: 5) { edges { node { id body author { id name } } } } }';
+/** 1 + 5 × (edge + post + author), README "Limits and the cost budget". */
+const POSTS_5_COST = 16;
+const POSTS_100 = '{ posts(first: 100) { edges { node { id body author { id name } } } } }';
+
+/** Production's default budgets, spelled out so the report's reader sees what was limited (servers.ts sets none). */
+const REAL_BUDGETS = {
+  COST_BUDGET_VIEWER: '1000',
+  COST_RESTORE_VIEWER: '50',
+  COST_BUDGET_ANONYMOUS: '200',
+  COST_RESTORE_ANONYMOUS: '10',
+  MAX_COST: '1000',
+};
+const RESTORE_PER_SECOND = Number(REAL_BUDGETS.COST_RESTORE_VIEWER);
+/** Each well-behaved client: 2 × 16 = 32 points a second, well within the 50 restored. */
+const CLIENT_REQUESTS_PER_SECOND = 2;
+const HAMMER_CONNECTIONS = 8;
+const OTHERS_ALONE = 'others alone';
+const OTHERS_WITH_HAMMER = 'others, one client hammering';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One request as the hammering viewer, outside autocannon: what a client's retry logic would see. */
+async function ask(url: string, authorization: string, query: string) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify({ query }) });
+  const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+  const header = (name: string) => (response.headers.get(name) === null ? undefined : Number(response.headers.get(name)));
+  return {
+    status: response.status,
+    ok: response.status === 200 && !body.errors,
+    code: body.errors?.[0]?.extensions?.code,
+    retryAfter: header('retry-after'),
+    remaining: header('ratelimit-remaining'),
+  };
+}
+
+/**
+ * Retry-After taken at its word, once the hammer has stopped: the hammering viewer asks again until refused
+ * (its bucket is nearly empty, so at once), waits exactly Retry-After and asks again, which must be answered.
+ * A 16-point refusal always says 1 s, so the same is done with a 301-point page, whose wait is several seconds.
+ */
+async function probeRetryAfter(url: string, authorization: string): Promise<Verdict[]> {
+  const verdicts: Verdict[] = [];
+  for (const [query, cost] of [
+    [POSTS_5, POSTS_5_COST],
+    [POSTS_100, 301],
+  ] as const) {
+    let answeredFirst = 0;
+    let refusal: Awaited<ReturnType<typeof ask>> | undefined;
+    while (!refusal && answeredFirst < 100) {
+      const answer = await ask(url, authorization, query);
+      if (answer.status === 429) refusal = answer;
+      else answeredFirst += 1;
+    }
+    const what = `the hammering viewer's ${cost}-point request after the hammer stopped`;
+    if (!refusal || refusal.retryAfter === undefined || !(refusal.retryAfter >= 1)) {
+      verdicts.push({ description: `${what}: ${refusal ? `refused without a Retry-After ≥ 1 (${String(refusal.retryAfter)})` : 'never refused in 100 tries'}`, holds: false });
+      continue;
+    }
+    await sleep(refusal.retryAfter * 1000);
+    const retry = await ask(url, authorization, query);
+    verdicts.push({
+      description: `${what}: ${answeredFirst > 0 ? `answered ${answeredFirst} times, then ` : ''}refused (${refusal.code ?? 'no code'}, RateLimit-Remaining ${String(refusal.remaining)}) with Retry-After ${refusal.retryAfter} s; exactly ${refusal.retryAfter} s later the same request was answered ${retry.status}${retry.ok ? '' : ` (${retry.code ?? 'with errors'})`}`,
+      holds: retry.ok,
+    });
+  }
+  return verdicts;
+}
+
+const hammerOf = (results: ReadonlyMap<string, Measurement>) => results.get(OTHERS_WITH_HAMMER)?.background;
+const share = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(1)}%`;
+
+function rateLimit(sizeName: 'demo' | 'load'): Scenario {
+  const size = SEED_SIZES[sizeName];
+  return {
+    name: 'rate-limit',
+    description: `Tally in production with the default cost budgets (a viewer: 1,000 points, ${RESTORE_PER_SECOND} restored a second) shared in Redis. The well-behaved clients are one signed-in viewer per connection, each sending ${CLIENT_REQUESTS_PER_SECOND} requests a second of \`${POSTS_5}\` (${POSTS_5_COST} points: ${CLIENT_REQUESTS_PER_SECOND * POSTS_5_COST} a second). They are measured alone, then again while one more viewer hammers the same query unpaced from ${HAMMER_CONNECTIONS} connections, from before the warm-up to the end of the measured run.`,
+    size,
+    sizeName,
+    throughPgBouncer: false,
+    needsRedis: true,
+    connections: 100,
+    durationSeconds: 10,
+    warmupSeconds: 4,
+    async targets(_db, { connections }) {
+      // The last user hammers; every other client needs a viewer of its own, or two would share one budget.
+      if (connections >= size.users) throw new Error(`rate-limit: ${connections} clients need ${connections + 1} users; the ${sizeName} data has ${size.users}`);
+      const tokens = await Promise.all(Array.from({ length: connections }, (_, client) => tokenFor(client + 1)));
+      const hammer = `Bearer ${await tokenFor(size.users)}`;
+      const paced = {
+        perSecond: CLIENT_REQUESTS_PER_SECOND,
+        requestsOf: (client: number) => [post({ query: POSTS_5 }, { authorization: `Bearer ${tokens[client]!}` })],
+      };
+      const others = { server: 'tally' as const, requests: paced.requestsOf(0), paced, env: { ...WITH_REDIS, ...REAL_BUDGETS } };
+      return [
+        { label: OTHERS_ALONE, ...others },
+        {
+          label: OTHERS_WITH_HAMMER,
+          ...others,
+          background: { label: 'the hammering viewer', connections: HAMMER_CONNECTIONS, requests: [post({ query: POSTS_5 }, { authorization: hammer })] },
+          afterLoad: (url: string) => probeRetryAfter(url, hammer),
+        },
+      ];
+    },
+    goals: [
+      {
+        description: 'the hammering viewer is refused: 429 RATE_LIMITED',
+        holds: (r) => {
+          const hammer = hammerOf(r);
+          if (!hammer) return undefined;
+          const refused = hammer.refusals.filter((refusal) => refusal.status === 429);
+          return refused.length > 0 && refused.every((refusal) => refusal.code === 'RATE_LIMITED');
+        },
+        detail: (r) => {
+          const hammer = hammerOf(r);
+          if (!hammer) return undefined;
+          const refused = hammer.statusCounts['429'] ?? 0;
+          return `${refused} of its ${hammer.totalRequests} requests in ${hammer.seconds.toFixed(1)} s (${share(refused, hammer.totalRequests)}), ${hammer.requestsPerSecond.toFixed(0)} requests/s; ${hammer.statusCounts['200'] ?? 0} answered 200`;
+        },
+      },
+      {
+        description: `every 429 says Retry-After ≥ 1 s and ≥ ⌈(${POSTS_5_COST} − RateLimit-Remaining) / ${RESTORE_PER_SECOND}⌉, for the ${POSTS_5_COST} points it asked`,
+        holds: (r) => {
+          const refused = hammerOf(r)?.refusals.filter((refusal) => refusal.status === 429);
+          if (!refused || refused.length === 0) return undefined;
+          return refused.every(
+            ({ retryAfter, remaining, requestedCost }) =>
+              retryAfter !== undefined &&
+              remaining !== undefined &&
+              requestedCost === POSTS_5_COST &&
+              retryAfter >= Math.max(1, Math.ceil((POSTS_5_COST - remaining) / RESTORE_PER_SECOND)),
+          );
+        },
+        detail: (r) => {
+          const refused = hammerOf(r)?.refusals.filter((refusal) => refusal.status === 429) ?? [];
+          const byRetryAfter = new Map<string, { count: number; remaining: number[] }>();
+          for (const { retryAfter, remaining, count } of refused) {
+            const entry = byRetryAfter.get(String(retryAfter)) ?? { count: 0, remaining: [] };
+            entry.count += count;
+            if (remaining !== undefined) entry.remaining.push(remaining);
+            byRetryAfter.set(String(retryAfter), entry);
+          }
+          return [...byRetryAfter]
+            .map(([retryAfter, { count, remaining }]) => `Retry-After ${retryAfter} s × ${count}, RateLimit-Remaining ${Math.min(...remaining)}–${Math.max(...remaining)}`)
+            .join('; ');
+        },
+      },
+      {
+        description: "others' p99 with the hammer ≤ 1.1 × others' p99 alone",
+        holds: (r) => {
+          const [alone, hammered] = [r.get(OTHERS_ALONE)?.latencyMs.p99, r.get(OTHERS_WITH_HAMMER)?.latencyMs.p99];
+          return alone === undefined || hammered === undefined ? undefined : hammered <= 1.1 * alone;
+        },
+        detail: (r) => {
+          const [alone, hammered] = [r.get(OTHERS_ALONE)?.latencyMs, r.get(OTHERS_WITH_HAMMER)?.latencyMs];
+          if (!alone || !hammered) return undefined;
+          return `p99 ${alone.p99} ms alone, ${hammered.p99} ms with the hammer: ×${(hammered.p99 / alone.p99).toFixed(2)}; p50 ${alone.p50} → ${hammered.p50} ms`;
+        },
+      },
+      {
+        description: 'zero 5xx responses, to anyone',
+        holds: (r) =>
+          [...r.values()].every((m) => [m.statusCounts, m.background?.statusCounts ?? {}].every((counts) => Object.keys(counts).every((status) => !status.startsWith('5')))),
+      },
+      {
+        description: 'the well-behaved clients get no 429, and no connection errors or timeouts',
+        holds: (r) => {
+          const rows = [r.get(OTHERS_ALONE), r.get(OTHERS_WITH_HAMMER)];
+          return rows.every((m) => m !== undefined && (m.statusCounts['429'] ?? 0) === 0 && m.connectionErrors + m.timeouts === 0);
+        },
+        detail: (r) =>
+          [OTHERS_ALONE, OTHERS_WITH_HAMMER]
+            .map((label) => {
+              const m = r.get(label);
+              return m ? `${label}: ${m.statusCounts['429'] ?? 0} of ${m.totalRequests}` : undefined;
+            })
+            .filter(Boolean)
+            .join('; '),
+      },
+    ],
+    notes(r) {
+      const [alone, hammered] = [r.get(OTHERS_ALONE), r.get(OTHERS_WITH_HAMMER)];
+      const hammer = hammered?.background;
+      if (!alone || !hammered || !hammer) return [];
+      // requests/s is requests over the measured seconds.
+      const hammerPerSecond = (hammer.duringMeasured * hammered.requestsPerSecond) / Math.max(1, hammered.totalRequests);
+      const extraCores = hammered.cpu.serverCores - alone.cpu.serverCores;
+      return [
+        `During the measured run the hammer got ${hammerPerSecond.toFixed(0)} responses a second, nearly all 429s; the server used ${alone.cpu.serverCores.toFixed(2)} cores without it and ${hammered.cpu.serverCores.toFixed(2)} with it, ${extraCores > 0.01 ? `so one refusal costs the server about ${((extraCores * 1e6) / Math.max(1, hammerPerSecond)).toFixed(0)} µs of CPU` : 'so the refusals cost no CPU this run can tell from noise'} (the well-behaved requests alone cost ${alone.cpuMicrosPerRequest.toFixed(0)} µs each). The machine's ${cpus().length} cores were ${(alone.cpu.machineBusy * 100).toFixed(0)}% busy without the hammer and ${(hammered.cpu.machineBusy * 100).toFixed(0)}% with it; the load generator (both loads, this process) used ${alone.cpu.loadGeneratorCores.toFixed(2)} and ${hammered.cpu.loadGeneratorCores.toFixed(2)} cores.`,
+      ];
+    },
+  };
+}
+
 export function scenario(name: string, sizeName: 'demo' | 'load'): Scenario {
   switch (name) {
     case 'feed':
@@ -282,7 +523,9 @@ export function scenario(name: string, sizeName: 'demo' | 'load'): Scenario {
       return deepPage(sizeName);
     case 'seed-challenge':
       return seedChallenge(sizeName);
+    case 'rate-limit':
+      return rateLimit(sizeName);
     default:
-      throw new Error(`unknown scenario "${name}": choose feed, deep-page or seed-challenge`);
+      throw new Error(`unknown scenario "${name}": choose feed, deep-page, seed-challenge or rate-limit`);
   }
 }

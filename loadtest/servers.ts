@@ -21,6 +21,8 @@ export interface RunningServer {
   readonly pid: number;
   readonly url: string;
   rssBytes(): number;
+  /** CPU time (user + system) the server's process has used so far, in µs (0 once it has exited). */
+  cpuMicros(): number;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,9 @@ export const TALLY_ISSUER = 'tally-loadtest';
 export const TALLY_AUDIENCE = 'tally-api';
 
 const TSX = ['--import', 'tsx'];
+
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux build this runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export const UNLIMITED_BUDGETS = {
   COST_BUDGET_VIEWER: '100000000',
@@ -135,6 +140,15 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
       try {
         const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
         return match ? Number(match[1]) * 1024 : 0;
+      } catch {
+        return 0;
+      }
+    },
+    cpuMicros() {
+      try {
+        // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name: utime, stime in clock ticks.
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
       } catch {
         return 0;
       }

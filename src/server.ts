@@ -2,6 +2,7 @@
  * The request path, in the order a request meets it:
  *
  *   HTTP (node:http, main.ts) → JSON body read (100 KB, else 413)   src/http-body.ts
+ *     → penalty box (a refused client asking again too soon waits)   src/penalty-box.ts
  *     → admission (so many at once, FIFO)                            src/admission.ts
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
