@@ -122,9 +122,9 @@ function planOf(schema: GraphQLSchema, document: DocumentNode, operation: Operat
           if (!field) continue;
           const key = selection.alias?.value ?? name;
           const fields = keys.get(key) ?? new Map<Field, SelectionSetNode[]>();
-          const selections = fields.get(field as Field) ?? [];
+          const selections = fields.get(field) ?? [];
           if (selection.selectionSet) selections.push(selection.selectionSet);
-          keys.set(key, fields.set(field as Field, selections));
+          keys.set(key, fields.set(field, selections));
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           collect(selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type, selection.selectionSet);
         } else {
