@@ -9,13 +9,13 @@
  * (auth, parse, Redis, the error): a saturated event loop that took the other clients' p99 from 6.8 to 13-26 ms
  * in the rate-limit scenario (loadtest/reports/rate-limit.md). Held requests cost a socket and a timer.
  *
- * A client is its Authorization header as sent (no verification is needed to tell two apart: a client that
- * forges one is refused by auth when its turn comes), else its address. Held requests are bounded per client and
+ * A client is its token's viewer (see clientKey), else its address. Held requests are bounded per client and
  * in all; past either bound the request is refused at once, with the same truthful Retry-After.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientAddress } from './client-address.js';
 import type { Handler } from './admission.js';
+import { parsePositiveId } from './ids.js';
 import { requestIdFor } from './plugins/use-request-id.js';
 
 /**
@@ -38,8 +38,25 @@ export interface PenaltyBox {
   heldUntil(key: string): number | undefined;
 }
 
-/** The client a request comes from, as the box and the budget stage both name it. */
-export const clientKey = (authorization: string | null | undefined, address: string): string => authorization ?? `ip:${address}`;
+/**
+ * The client a request comes from, named as the budget names it (`viewer:<id>`, else `ip:<address>`), read from
+ * the token's `sub` without verifying it: only a verified refusal places a hold, so a forged `sub` can only delay
+ * its forger, and respelling the header (case, spaces) no longer makes a new client.
+ */
+export function clientKey(authorization: string | null | undefined, address: string): string {
+  const token = authorization ? /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(authorization)?.[1] : undefined;
+  const payload = token?.split('.')[1];
+  if (payload) {
+    try {
+      const { sub } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown };
+      const id = typeof sub === 'string' ? parsePositiveId(sub) : undefined;
+      if (id !== undefined) return `viewer:${id}`;
+    } catch {
+      // Not a JWT: auth refuses it; until then it is its address's.
+    }
+  }
+  return `ip:${address}`;
+}
 
 export function createPenaltyBox(now: () => number = Date.now): PenaltyBox {
   const until = new Map<string, number>();

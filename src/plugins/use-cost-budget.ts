@@ -16,7 +16,7 @@ import type { ClientAddress } from '../client-address.js';
 import type { BudgetPolicy } from '../config.js';
 import type { CostModel } from '../cost/estimate.js';
 import { limitError } from '../limits/errors.js';
-import { clientKey, type PenaltyBox } from '../penalty-box.js';
+import type { PenaltyBox } from '../penalty-box.js';
 import { scopeOf, type CostReport } from '../request-scope.js';
 import type { BucketState, CostBucket } from '../store/cost-bucket.js';
 
@@ -110,8 +110,8 @@ export function useCostBudget({ model, bucket, maxCost, policies, clientAddress,
       const charge = await bucket.take(key, requested, policy);
       if (!charge.allowed) {
         const seconds = retryAfterSeconds(charge);
-        const sentBy = clientKey(request.headers.get('authorization'), address ?? clientAddress(req?.socket.remoteAddress, request.headers.get('x-forwarded-for')));
-        penaltyBox?.hold(sentBy, Date.now() + seconds * 1000);
+        // The box names clients as this stage does: the same key, so a respelt header is the same client.
+        penaltyBox?.hold(key, Date.now() + seconds * 1000);
         setResultAndStopExecution({ errors: [rateLimited(requested, charge, seconds)], extensions: { cost: costExtension(requested, undefined, limit, charge) } });
         return;
       }
