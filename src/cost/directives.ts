@@ -25,8 +25,8 @@ import {
 export const MUTATION_COST = 10;
 
 /**
- * The size assumed for a list with no `@listSize`. Every list of Tally's own carries one; this is for
- * introspection's lists (`types`, `fields`, …), whose fan-out the shape limits bound (src/limits/shape.ts).
+ * The size assumed for a list with no `@listSize`. Every list of Tally's own carries one, and introspection's
+ * lists (`types`, `fields`, …) are sized from the schema (src/cost/introspection.ts): this is the last resort.
  */
 export const DEFAULT_LIST_SIZE = 1;
 

@@ -7,6 +7,8 @@
  * A connection's `@listSize(sizedFields: ["edges"])` multiplies the cost of its edges by its page size. The
  * estimator multiplies the connection's whole selection instead, which is the same number because every other
  * field of a connection (`pageInfo`, `__typename`) costs 0 (test/unit/cost.test.ts holds the schema to that).
+ *
+ * Introspection's lists have no `@listSize`; they are sized from the schema itself (src/cost/introspection.ts).
  */
 import {
   getNamedType,
@@ -18,7 +20,6 @@ import {
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLOutputType,
   type GraphQLSchema,
@@ -26,7 +27,9 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { fragmentsOf } from '../limits/fragments.js';
 import { DEFAULT_LIST_SIZE, listSizeOf, MUTATION_COST, sizeFor, weightOf } from './directives.js';
+import { introspectionSizes } from './introspection.js';
 
 type Field = GraphQLField<unknown, unknown>;
 
@@ -53,8 +56,12 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
     }
   }
 
+  const introspection = introspectionSizes(schema);
+
   const estimate: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
     const weight = weightOf(field as Field);
+    const assumed = introspection.get(`${type.name}.${field.name}`);
+    if (assumed !== undefined) return assumed * (weight + childComplexity);
     const listSize = listSizeOf(field as Field);
     if (listSize?.sizedFields?.length) return weight + (sizeFor(listSize, args) ?? DEFAULT_LIST_SIZE) * childComplexity;
     if (!isList(field.type) || sized.has(`${type.name}.${field.name}`)) return weight + childComplexity;
@@ -72,7 +79,8 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
       // It walks the named operation only, and gives up (throws) past maxQueryNodes fields evaluated: a
       // fragment spread many times is walked as often, so a small document can stand for a huge tree.
       const fields = getComplexity({ schema, query: document, operationName: operation.name?.value, variables, estimators: [estimate], maxQueryNodes: MAX_QUERY_NODES });
-      const cost = fields + (operation.operation === OperationTypeNode.MUTATION ? MUTATION_COST : 0);
+      // Introspection's sizes are means, so its cost is fractional: a part of a point is charged as a whole one.
+      const cost = Math.ceil(fields) + (operation.operation === OperationTypeNode.MUTATION ? MUTATION_COST : 0);
       // With no variables the cost is the document's alone (the same for every request that sends it).
       if (!operation.variableDefinitions?.length) cache.set(operation, cost);
       return cost;
@@ -105,10 +113,7 @@ interface Reading {
 }
 
 function planOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): Plan {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentsOf(document);
   type Parent = ReturnType<typeof getNamedType> | undefined;
 
   const plan = (parent: Parent, selectionSets: readonly SelectionSetNode[]): Plan => {

@@ -19,6 +19,7 @@ export type LimitCode =
   | 'BATCH_LIMIT_EXCEEDED'
   | 'VARIABLE_TOO_LARGE'
   | 'INTROSPECTION_DISABLED'
+  | 'INTROSPECTION_LIMIT_EXCEEDED'
   | 'COST_LIMIT_EXCEEDED';
 
 export interface Measured {

@@ -1,6 +1,6 @@
 /**
  * The shape of one operation, measured in one walk over its selections before the document is validated:
- * depth, aliases, directives, root fields, and whether it introspects. Validation itself can be the attack
+ * depth, aliases, directives, root fields, and how it introspects. Validation itself can be the attack
  * (thousands of overlapping fragments make OverlappingFieldsCanBeMerged quadratic), so this walk must stay
  * linear and must survive documents validation would refuse: unknown fragments count as empty, a fragment
  * cycle is walked once, and each fragment's measure is computed once however often it is spread.
@@ -9,7 +9,8 @@
  * the stack overflows and an unknown fragment makes it throw a TypeError, both before NoFragmentCycles can
  * answer (a 500), and it never counts introspection fields, which must be depth-limited too.
  */
-import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { fragmentsOf } from './fragments.js';
 
 export interface Shape {
   /** Deepest nesting of selection sets: `{ a }` is 1, `{ a { b } }` is 2. */
@@ -28,6 +29,11 @@ export interface Shape {
   /** Whether `__schema` or `__type` is selected anywhere. */
   readonly introspects: boolean;
   /**
+   * How many `__schema` fields are selected, aliased or not, fragments counted where spread. Each answers the
+   * whole schema again: ten aliases of one `types { fields { … } }` returned ten times its 7 KB.
+   */
+  readonly schemaSelections: number;
+  /**
    * The deepest chain of introspection lists that fan out (`fields`, `inputFields`, `interfaces`,
    * `possibleTypes`) nested in one another, as graphql-js' MaxIntrospectionDepthRule counts them: the standard
    * introspection query needs 1, `types { fields { type { fields { type { fields … } } } } }` grows
@@ -43,6 +49,7 @@ interface Measure {
   directives: number;
   fields: number;
   introspects: boolean;
+  schemaSelections: number;
   introspectionDepth: number;
 }
 
@@ -54,21 +61,19 @@ const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
  * limit, so a document of a million spreads of one fragment cannot overflow them.
  */
 export function measureOperation(document: DocumentNode, operation: OperationDefinitionNode): Shape {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentsOf(document);
   // A fragment's measure does not depend on where it is spread, except inside introspection (see below).
   const measured = new Map<string, Measure>();
   const walking = new Set<string>();
 
   const walk = (selectionSet: SelectionSetNode, inIntrospection: boolean): Measure => {
-    const total: Measure = { depth: 0, widest: 0, aliases: 0, directives: 0, fields: 0, introspects: false, introspectionDepth: 0 };
+    const total: Measure = { depth: 0, widest: 0, aliases: 0, directives: 0, fields: 0, introspects: false, schemaSelections: 0, introspectionDepth: 0 };
     for (const selection of selectionSet.selections) {
       total.directives = add(total.directives, selection.directives?.length ?? 0);
       if (selection.kind === Kind.FIELD) {
         total.fields = add(total.fields, 1);
         if (selection.alias) total.aliases = add(total.aliases, 1);
+        if (selection.name.value === '__schema') total.schemaSelections = add(total.schemaSelections, 1);
         if (!selection.selectionSet) {
           total.depth = Math.max(total.depth, 1);
           continue;
@@ -84,6 +89,7 @@ export function measureOperation(document: DocumentNode, operation: OperationDef
         total.aliases = add(total.aliases, within.aliases);
         total.directives = add(total.directives, within.directives);
         total.introspects ||= opensIntrospection || within.introspects;
+        total.schemaSelections = add(total.schemaSelections, within.schemaSelections);
         const fansOut = (inIntrospection || opensIntrospection) && FAN_OUT_FIELDS.has(name);
         total.introspectionDepth = Math.max(total.introspectionDepth, within.introspectionDepth + (fansOut ? 1 : 0));
       } else {
@@ -97,6 +103,7 @@ export function measureOperation(document: DocumentNode, operation: OperationDef
         total.directives = add(total.directives, within.directives);
         total.fields = add(total.fields, within.fields);
         total.introspects ||= within.introspects;
+        total.schemaSelections = add(total.schemaSelections, within.schemaSelections);
         total.introspectionDepth = Math.max(total.introspectionDepth, within.introspectionDepth);
       }
     }
@@ -128,6 +135,7 @@ export function measureOperation(document: DocumentNode, operation: OperationDef
     rootFields: root.fields,
     widest: root.widest,
     introspects: root.introspects,
+    schemaSelections: root.schemaSelections,
     introspectionDepth: root.introspectionDepth,
   };
 }

@@ -2,9 +2,9 @@
  * The static limits on what one request may ask, each refused before anything runs for it (src/limits/errors.ts
  * has the codes): how many operations it batches, how long its document is and how long a string variable is
  * (before parsing), how many tokens the document has (the parser stops there), and the operation's shape, its
- * depth, aliases, directives and root fields, and whether it introspects (before validation, which a document of
- * thousands of overlapping fragments makes quadratic). Cost, which needs the variables, is priced by the budget
- * stage once the variables are coerced (src/plugins/use-cost-budget.ts).
+ * depth, aliases, directives and root fields, how often it selects `__schema` and whether it introspects at all
+ * (before validation, which a document of thousands of overlapping fragments makes quadratic). Cost, which needs
+ * the variables, is priced by the budget stage once the variables are coerced (src/plugins/use-cost-budget.ts).
  *
  * Every check here depends on the document alone and yoga caches parsed documents, so the shape is measured once
  * per distinct document and remembered with it.
@@ -32,6 +32,13 @@ const STAND_IN = '{ __typename }';
 /** How deep introspection lists may nest (`fields { type { fields … } }`): graphql-js' own recommended bound. */
 const MAX_INTROSPECTION_LISTS = 2;
 
+/**
+ * `__schema` fields per operation. One answers all a client can learn about the schema; each more repeats it at
+ * full size. The cost model prices every one, but its introspection sizes are means, not bounds
+ * (src/cost/introspection.ts): refusing the repeats keeps what the price can miss to one schema's worth.
+ */
+const MAX_SCHEMA_SELECTIONS = 1;
+
 export function useOperationLimits({ limits, introspection, details }: OperationLimitOptions): Plugin {
   const refusals = new WeakMap<DocumentNode, readonly GraphQLError[]>();
 
@@ -48,6 +55,7 @@ export function useOperationLimits({ limits, introspection, details }: Operation
         ['DIRECTIVE_LIMIT_EXCEEDED', 'The operation has too many directives', over(shape.directives, limits.maxDirectives)],
         ['ROOT_FIELD_LIMIT_EXCEEDED', 'The operation selects too many root fields', over(shape.rootFields, limits.maxRootFields)],
         ['SELECTION_LIMIT_EXCEEDED', 'A selection set holds too many fields', over(shape.widest, limits.maxSelections)],
+        ['INTROSPECTION_LIMIT_EXCEEDED', 'The operation selects __schema more than once', over(shape.schemaSelections, MAX_SCHEMA_SELECTIONS)],
       ] as const;
       for (const [code, message, measured] of checks) {
         if (measured) errors.push(limitError(code, message, measured, details));

@@ -359,6 +359,27 @@ describe('hostile operations: refused before any SQL', () => {
     expect(ten.status, ten.text).toBe(200);
     expect(ten.sql).toBeGreaterThan(0);
   });
+
+  it('15. ten aliased __schema (the schema ten times over) are INTROSPECTION_LIMIT_EXCEEDED, through fragments too; one passes', async () => {
+    const schemaOnce = '__schema { types { name fields { name type { name } } } }';
+    const ten = `{ ${Array.from({ length: 10 }, (_, i) => `s${i}: ${schemaOnce}`).join(' ')} }`;
+    const sent = await expectRefused('15. ten aliased __schema', dev, operation(wellFormed(ten)), { status: 400, code: 'INTROSPECTION_LIMIT_EXCEEDED' });
+    expect(codesOf(sent.body)).toEqual(['INTROSPECTION_LIMIT_EXCEEDED']);
+    expect(sent.body.errors![0]!.extensions).toMatchObject({ value: 10, limit: 1 });
+
+    // Counted where spread, in inline fragments, and unaliased (execution would merge those two into one key).
+    for (const [label, query] of [
+      ['a fragment spread twice', `{ a: __schema { queryType { name } } ...S ... { ...S } } fragment S on Query { ${schemaOnce} }`],
+      ['an inline fragment beside the field', `{ __schema { queryType { name } } ... on Query { __schema { types { name } } } }`],
+    ] as const) {
+      const refused = await expectRefused(`15. __schema in ${label}`, dev, operation(wellFormed(query)), { status: 400, code: 'INTROSPECTION_LIMIT_EXCEEDED' });
+      expect(refused.body.errors![0]!.extensions!['value'], label).toBeGreaterThan(1);
+    }
+
+    const one = await send(dev, operation(`{ ${schemaOnce} t: __type(name: "User") { name } }`));
+    expect(one.status, one.text.slice(0, 300)).toBe(200);
+    expect(one.body.errors).toBeUndefined();
+  });
 });
 
 /** One document per limit, each refused at the defaults in development and production alike. */
@@ -383,11 +404,13 @@ function refusal(target: Target, limit: LimitName): { body: string; code: string
       return { body: operation('query ($u: String!) { user(username: $u) { id } }', { u: 'x'.repeat(10_001) }), code: 'VARIABLE_TOO_LARGE' };
     case 'batch':
       return { body: JSON.stringify([{ query: `{ ${user} { id } }` }, { query: `{ ${user} { name } }` }]), code: 'BATCH_LIMIT_EXCEEDED' };
+    case 'schema selections':
+      return { body: operation('{ a: __schema { queryType { name } } b: __schema { queryType { name } } }'), code: 'INTROSPECTION_LIMIT_EXCEEDED' };
     case 'cost':
       return { body: operation('{ posts(first: 100) { edges { node { author { posts(first: 100) { edges { node { id } } } } } } } }'), code: 'COST_LIMIT_EXCEEDED' };
   }
 }
-const LIMIT_NAMES = ['depth', 'introspection depth', 'aliases', 'directives', 'root fields', 'tokens', 'document length', 'string variable', 'batch', 'cost'] as const;
+const LIMIT_NAMES = ['depth', 'introspection depth', 'schema selections', 'aliases', 'directives', 'root fields', 'tokens', 'document length', 'string variable', 'batch', 'cost'] as const;
 type LimitName = (typeof LIMIT_NAMES)[number];
 
 describe('limit refusals are HTTP 400 with the legacy "Accept: application/json" too (Tally policy, not GraphQL validation)', () => {
