@@ -21,6 +21,9 @@ export interface AdmissionOptions {
   readonly exempt: readonly string[];
 }
 
+/** Whether the request's path (its query string aside) is one of `exempt`. */
+export const isExempt = (request: IncomingMessage, exempt: readonly string[]): boolean => exempt.includes((request.url ?? '/').split('?', 1)[0]!);
+
 export function withAdmission(handler: Handler, { limit, exempt }: AdmissionOptions): Handler {
   let running = 0;
   const waiting: [IncomingMessage, ServerResponse][] = [];
@@ -59,8 +62,7 @@ export function withAdmission(handler: Handler, { limit, exempt }: AdmissionOpti
   };
 
   return (request, response) => {
-    const path = (request.url ?? '/').split('?', 1)[0]!;
-    if (exempt.includes(path)) return handler(request, response);
+    if (isExempt(request, exempt)) return handler(request, response);
     if (running < limit) run(request, response);
     else waiting.push([request, response]);
   };

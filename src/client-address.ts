@@ -2,6 +2,10 @@
  * Who the client is, for its anonymous cost budget: the socket's peer, or, only when that peer is a configured
  * trusted proxy (TRUSTED_PROXIES), the nearest address in X-Forwarded-For that is not itself a trusted proxy.
  * Trusting the header from anyone would let every client name itself anew per request and never run out.
+ *
+ * An IPv4 client is its address. An IPv6 client is its network (ANONYMOUS_IPV6_PREFIX bits, /64 by default,
+ * `2001:db8:1:2::/64`): a host is handed a whole /64 and may use any address in it, so keyed per address one
+ * client could take a fresh budget with every request, for ever.
  */
 import { BlockList, isIP } from 'node:net';
 import type { AddressRange } from './config.js';
@@ -11,29 +15,68 @@ export type ClientAddress = (peer: string | undefined, forwardedFor: string | nu
 /** A peer we cannot name (a request not from a socket: tests driving yoga.fetch). */
 export const UNKNOWN_CLIENT = 'unknown';
 
-export function createClientAddress(trusted: readonly AddressRange[]): ClientAddress {
+/**
+ * Every client whose X-Forwarded-For, read past our own proxies, reaches an entry that is not an address: one
+ * bucket for all of them. Not the proxy's address, which would put them (and whoever can make a proxy write
+ * garbage) in the budget of everyone else behind that proxy; and not the entry's text, which a client can
+ * often choose, so every new spelling would be a fresh budget. A shared bucket can only be spent, never minted.
+ */
+export const UNPARSEABLE_FORWARDED_CLIENT = 'unparseable-forwarded-for';
+
+export function createClientAddress(trusted: readonly AddressRange[], ipv6Prefix: number): ClientAddress {
   const proxies = new BlockList();
   for (const range of trusted) proxies.addSubnet(range.address, range.prefix, range.family);
   const isProxy = (address: string) => {
     const family = isIP(address);
     return family !== 0 && proxies.check(address, family === 4 ? 'ipv4' : 'ipv6');
   };
+  const named = (address: string) => (isIP(address) === 6 ? ipv6Network(address, ipv6Prefix) : address);
 
   return (peer, forwardedFor) => {
     if (!peer) return UNKNOWN_CLIENT;
     const client = unmapped(peer);
-    if (trusted.length === 0 || !forwardedFor || !isProxy(client)) return client;
+    // Absent is the proxy's own request; present but empty is a proxy naming no one (below).
+    if (trusted.length === 0 || forwardedFor === null || !isProxy(client)) return named(client);
     // Each proxy appends the address it received from: read from the right, past our own proxies.
-    const hops = forwardedFor.split(',').map((hop) => unmapped(hop.trim()));
+    const hops = forwardedFor.split(',').map((hop) => unmapped(withoutPort(hop.trim())));
     for (let index = hops.length - 1; index >= 0; index -= 1) {
       const hop = hops[index]!;
-      // A malformed entry is where the chain stops being ours to believe: the proxy before it is the client.
-      if (isIP(hop) === 0) return index === hops.length - 1 ? client : hops[index + 1]!;
-      if (!isProxy(hop)) return hop;
+      if (isIP(hop) === 0) return UNPARSEABLE_FORWARDED_CLIENT;
+      if (!isProxy(hop)) return named(hop);
     }
-    return hops[0] ?? client;
+    return named(hops[0]!);
   };
 }
 
 /** `::ffff:10.0.0.1`, how a dual-stack socket shows an IPv4 peer, is that IPv4 address. */
 const unmapped = (address: string) => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address);
+
+/** Some proxies (Azure's, IIS ARR) write the client's port too: `1.2.3.4:5678`, `[2001:db8::1]:443`. */
+function withoutPort(hop: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d{1,5})?$/.exec(hop);
+  if (bracketed) return bracketed[1]!;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(hop);
+  return v4 ? v4[1]! : hop;
+}
+
+/** The first `prefix` bits of a valid IPv6 address, in RFC 5952 form: `2001:db8:1:2::/64`. */
+function ipv6Network(address: string, prefix: number): string {
+  const [head = '', tail] = address.split('%', 1)[0]!.split('::');
+  const groupsOf = (text: string) =>
+    text === ''
+      ? []
+      : text.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const left = groupsOf(head);
+  const right = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const masked = groups.map((group, index) => {
+    const bits = Math.min(16, Math.max(0, prefix - 16 * index));
+    return group & ((0xffff << (16 - bits)) & 0xffff);
+  });
+  // The URL parser writes IPv6 hosts the RFC 5952 way (lower case, the first longest run of zeros as `::`).
+  return `${new URL(`http://[${masked.map((group) => group.toString(16)).join(':')}]`).hostname.slice(1, -1)}/${prefix}`;
+}

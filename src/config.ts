@@ -81,6 +81,7 @@ const envSchema = z
     COST_BUDGET_ANONYMOUS: integer(200, 1, 100_000_000),
     COST_RESTORE_ANONYMOUS: integer(10, 1, 100_000_000),
     TRUSTED_PROXIES: optionalString,
+    ANONYMOUS_IPV6_PREFIX: integer(64, 1, 128),
     // Production hardening; each defaults to on in production and off elsewhere (see loadConfig).
     INTROSPECTION: boolean,
     FIELD_SUGGESTIONS: boolean,
@@ -156,6 +157,8 @@ export interface Config {
   readonly budget: { readonly viewer: BudgetPolicy; readonly anonymous: BudgetPolicy };
   /** Peers whose X-Forwarded-For names the client; empty: the socket's peer is the client. */
   readonly trustedProxies: readonly AddressRange[];
+  /** Leading bits of an IPv6 address that name one anonymous client (src/client-address.ts). */
+  readonly anonymousIpv6Prefix: number;
   readonly hardening: Hardening;
 }
 
@@ -283,6 +286,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       anonymous: Object.freeze({ capacity: env.COST_BUDGET_ANONYMOUS, restorePerSecond: env.COST_RESTORE_ANONYMOUS }),
     }),
     trustedProxies: Object.freeze((env.TRUSTED_PROXIES?.split(',') ?? []).map((entry) => parseAddressRange(entry.trim())!)),
+    anonymousIpv6Prefix: env.ANONYMOUS_IPV6_PREFIX,
     hardening: Object.freeze({
       introspection: flag(env.INTROSPECTION, !production),
       fieldSuggestions: flag(env.FIELD_SUGGESTIONS, !production),

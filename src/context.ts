@@ -4,7 +4,7 @@ import type { Viewer } from './auth/jwt.js';
 import type { Database, Db } from './db/client.js';
 import type { EventBus } from './events.js';
 import { createLoaders, type Loaders } from './loaders/index.js';
-import { scopeOf, type RequestScope } from './request-scope.js';
+import { scopeOf, type CostReport, type RequestScope } from './request-scope.js';
 
 export interface Context {
   readonly viewer: Viewer | null;
@@ -21,8 +21,13 @@ export interface Context {
   readonly maxAmountMajor: bigint;
   /** The `Idempotency-Key` header, which money mutations accept in place of their `idempotencyKey` input. */
   readonly idempotencyKeyHeader: string | null;
-  /** The request's own record (its cost and the client's budget, for `rateLimit`). */
+  /** The request's own record (statements, viewer, the budget for the RateLimit-* headers). */
   readonly scope: RequestScope;
+  /**
+   * This operation's cost and the client's budget, set by the budget stage for `rateLimit`: per operation, not
+   * per request, because a batched request runs several operations with a context each.
+   */
+  cost: CostReport | undefined;
 }
 
 export interface ContextOptions {
@@ -47,6 +52,7 @@ export function createContext(database: Database, options: ContextOptions) {
       maxAmountMajor: options.maxAmountMajor,
       idempotencyKeyHeader: request.headers.get('idempotency-key'),
       scope,
+      cost: undefined,
     };
   };
 }

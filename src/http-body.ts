@@ -4,27 +4,12 @@
  * fetch-API stream with its own AbortController and second Request, which cost a third of its time per request
  * (DESIGN.md section 6). Anything that is not a JSON POST goes to yoga untouched.
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { requestIdFor } from './plugins/use-request-id.js';
+import type { IncomingMessage, RequestListener } from 'node:http';
+import { writeJsonError } from './http-errors.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 
 type WithBody = IncomingMessage & { body?: unknown };
-
-/** Answered here, before yoga: the id rule is the request-id stage's, so this answer too can be quoted. */
-function tooLarge(request: IncomingMessage, response: ServerResponse): void {
-  const body = JSON.stringify({
-    errors: [{ message: `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
-  });
-  const sent = request.headers['x-request-id'];
-  response.writeHead(413, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-request-id': requestIdFor(typeof sent === 'string' ? sent : undefined),
-    connection: 'close',
-  });
-  response.end(body);
-}
 
 export function withParsedJsonBody(yoga: RequestListener): RequestListener {
   return (request: WithBody, response) => {
@@ -38,7 +23,11 @@ export function withParsedJsonBody(yoga: RequestListener): RequestListener {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        if (!refused) tooLarge(request, response);
+        if (!refused) {
+          // Closed after the answer: the rest of the body is not worth reading.
+          const error = { message: `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } };
+          writeJsonError(request, response, 413, error, { connection: 'close' });
+        }
         refused = true;
         return;
       }

@@ -21,8 +21,8 @@ import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
 import { createServer, UNQUEUED_PATHS } from './server.js';
 import { openRedis } from './store/redis.js';
-import { memoryCostBucket, redisCostBucket } from './store/cost-bucket.js';
-import { withFallback } from './store/fallback.js';
+import { sharedCostBucket } from './store/shared-cost-bucket.js';
+import { memoryCostBucket, type CostBucket } from './store/cost-bucket.js';
 import { createMetrics } from './metrics.js';
 import { runCli } from './cli/run.js';
 
@@ -44,7 +44,8 @@ await runCli(async () => {
   const metrics = createMetrics(database.pool);
   const readinessChecks: ReadinessCheck[] = [];
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
-  let costBucket = memoryCostBucket();
+  let costBucket: CostBucket = memoryCostBucket();
+  let closeCostBucket = () => Promise.resolve();
   if (redis) {
     // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
     // its 2 s connect timeout), the fallback limits per process until it is, and ioredis keeps trying.
@@ -52,7 +53,7 @@ await runCli(async () => {
     readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
     // Redis down or slow: each process limits on its own (a client may spend its budget once per instance)
     // rather than failing requests; back to the shared budget when Redis answers.
-    costBucket = withFallback(redisCostBucket(redis), costBucket, {
+    const shared = sharedCostBucket(redis, {
       onUnavailable(error) {
         metrics.storeUnavailable();
         logger.warn({ err: error }, 'redis is unavailable: cost budgets are kept per process until it is back');
@@ -62,6 +63,8 @@ await runCli(async () => {
         logger.info('redis is back: cost budgets are shared again');
       },
     });
+    costBucket = shared;
+    closeCostBucket = () => shared.close();
   }
 
   let graphiqlToken: string | undefined;
@@ -71,6 +74,7 @@ await runCli(async () => {
   }
 
   const penaltyBox = createPenaltyBox();
+  const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
   const yoga = createServer({
     config,
     database,
@@ -82,9 +86,10 @@ await runCli(async () => {
     costBucket,
     metrics,
     penaltyBox,
+    clientAddress,
   });
   const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
-  const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress: createClientAddress(config.trustedProxies), exempt: UNQUEUED_PATHS });
+  const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
   const server = createHttpServer(withParsedJsonBody(held));
   // The whole request (headers and body) must arrive within this: a client trickling bytes cannot hold a socket.
   server.requestTimeout = 30_000;
@@ -136,6 +141,8 @@ await runCli(async () => {
       logger.error({ err: error }, 'closing the database failed');
     }
     try {
+      // Points leased to this instance and not spent go back to the shared budget before Redis closes.
+      await closeCostBucket();
       redis?.disconnect();
     } catch (error) {
       logger.error({ err: error }, 'closing redis failed');

@@ -14,9 +14,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientAddress } from './client-address.js';
-import type { Handler } from './admission.js';
+import { isExempt, type Handler } from './admission.js';
+import { writeJsonError } from './http-errors.js';
 import { parsePositiveId } from './ids.js';
-import { requestIdFor } from './plugins/use-request-id.js';
 
 /**
  * The longest one request is held. A client that never pauses then costs the server 1 refusal per held
@@ -31,11 +31,22 @@ const MAX_HELD = 10_000;
 /** Clients remembered; past this, those whose time has come are forgotten first. */
 const MAX_CLIENTS = 100_000;
 
+/** A refusal the box holds a client to: when it may come back, and its bucket as the refusal left it. */
+export interface Hold {
+  /** Epoch ms. */
+  readonly untilMs: number;
+  /** Points in a full bucket, and those left at the refusal (the bucket only refills while the client waits). */
+  readonly limit: number;
+  readonly remaining: number;
+  /** Epoch ms when the bucket is full again if nothing more is spent. */
+  readonly fullAtMs: number;
+}
+
 export interface PenaltyBox {
-  /** The client `key` was refused and told to come back at `untilMs` (epoch ms). */
-  hold(key: string, untilMs: number): void;
-  /** When the client `key` may be served again; undefined when it may be now. */
-  heldUntil(key: string): number | undefined;
+  /** The client `key` was refused and told to come back at `hold.untilMs`. */
+  hold(key: string, hold: Hold): void;
+  /** The client's hold; undefined when it may be served now. */
+  heldUntil(key: string): Hold | undefined;
 }
 
 /**
@@ -59,20 +70,21 @@ export function clientKey(authorization: string | null | undefined, address: str
 }
 
 export function createPenaltyBox(now: () => number = Date.now): PenaltyBox {
-  const until = new Map<string, number>();
+  const holds = new Map<string, Hold>();
   return {
-    hold(key, untilMs) {
-      if (until.size >= MAX_CLIENTS) {
+    hold(key, hold) {
+      if (holds.size >= MAX_CLIENTS) {
         const time = now();
-        for (const [client, at] of until) if (at <= time) until.delete(client);
+        for (const [client, held] of holds) if (held.untilMs <= time) holds.delete(client);
       }
-      if (until.size < MAX_CLIENTS || until.has(key)) until.set(key, Math.max(untilMs, until.get(key) ?? 0));
+      const previous = holds.get(key);
+      if (holds.size < MAX_CLIENTS || previous) holds.set(key, previous && previous.untilMs > hold.untilMs ? previous : hold);
     },
     heldUntil(key) {
-      const at = until.get(key);
-      if (at === undefined) return undefined;
-      if (at > now()) return at;
-      until.delete(key);
+      const hold = holds.get(key);
+      if (hold === undefined) return undefined;
+      if (hold.untilMs > now()) return hold;
+      holds.delete(key);
       return undefined;
     },
   };
@@ -85,24 +97,20 @@ export interface PenaltyBoxOptions {
   readonly exempt: readonly string[];
 }
 
-function refuseNow(request: IncomingMessage, response: ServerResponse, waitMs: number): void {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  const body = JSON.stringify({
-    errors: [
-      {
-        message: `Rate limited: this client was told to retry in ${seconds} s and has too many requests waiting already.`,
-        extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds },
-      },
-    ],
-  });
-  const sent = request.headers['x-request-id'];
-  response.writeHead(429, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
+function refuseNow(request: IncomingMessage, response: ServerResponse, hold: Hold): void {
+  const time = Date.now();
+  const seconds = Math.max(1, Math.ceil((hold.untilMs - time) / 1000));
+  const error = {
+    message: `Rate limited: this client was told to retry in ${seconds} s and has too many requests waiting already.`,
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds },
+  };
+  // The budget's RateLimit fields as its refusal left them: the same meaning as on every other answer.
+  writeJsonError(request, response, 429, error, {
     'retry-after': String(seconds),
-    'x-request-id': requestIdFor(typeof sent === 'string' ? sent : undefined),
+    'ratelimit-limit': String(hold.limit),
+    'ratelimit-remaining': String(hold.remaining),
+    'ratelimit-reset': String(Math.max(0, Math.ceil((hold.fullAtMs - time) / 1000))),
   });
-  response.end(body);
 }
 
 export function withPenaltyBox(handler: Handler, { box, clientAddress, exempt }: PenaltyBoxOptions): Handler {
@@ -110,16 +118,15 @@ export function withPenaltyBox(handler: Handler, { box, clientAddress, exempt }:
   let held = 0;
 
   return (request, response) => {
-    const path = (request.url ?? '/').split('?', 1)[0]!;
-    if (exempt.includes(path)) return handler(request, response);
+    if (isExempt(request, exempt)) return handler(request, response);
     const forwarded = request.headers['x-forwarded-for'];
     const key = clientKey(request.headers.authorization, clientAddress(request.socket.remoteAddress, typeof forwarded === 'string' ? forwarded : null));
-    const until = box.heldUntil(key);
-    if (until === undefined) return handler(request, response);
+    const hold = box.heldUntil(key);
+    if (hold === undefined) return handler(request, response);
 
     const waiting = heldPerClient.get(key) ?? 0;
     if (waiting >= MAX_HELD_PER_CLIENT || held >= MAX_HELD) {
-      refuseNow(request, response, until - Date.now());
+      refuseNow(request, response, hold);
       return;
     }
     heldPerClient.set(key, waiting + 1);
@@ -137,7 +144,7 @@ export function withPenaltyBox(handler: Handler, { box, clientAddress, exempt }:
     const timer = setTimeout(() => {
       // A client that gave up while held takes no turn.
       if (release() && !response.destroyed) void handler(request, response);
-    }, Math.min(until - Date.now(), HOLD_MS));
+    }, Math.min(hold.untilMs - Date.now(), HOLD_MS));
     response.once('close', () => {
       if (release()) clearTimeout(timer);
     });

@@ -52,7 +52,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { useObservability } from './plugins/use-observability.js';
 import { useVariableCoercion } from './plugins/use-variable-coercion.js';
 import { schema } from './schema/index.js';
-import { createClientAddress } from './client-address.js';
+import { createClientAddress, type ClientAddress } from './client-address.js';
 import { createCostModel } from './cost/estimate.js';
 import { useCostBudget } from './plugins/use-cost-budget.js';
 import { useErrorLimit } from './plugins/use-error-limit.js';
@@ -79,6 +79,8 @@ export interface ServerOptions {
   readonly metrics?: Metrics;
   /** Where refused clients wait before admission (src/penalty-box.ts); main.ts puts it in front of admission. */
   readonly penaltyBox?: PenaltyBox;
+  /** Who an anonymous client is; main.ts hands the box in front the same one. Built from the config when not given. */
+  readonly clientAddress?: ClientAddress;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -151,7 +153,7 @@ export function createServer(options: ServerOptions): TallyServer {
               bucket: options.costBucket,
               maxCost: limits.maxCost,
               policies: config.budget,
-              clientAddress: createClientAddress(config.trustedProxies),
+              clientAddress: options.clientAddress ?? createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix),
               penaltyBox: options.penaltyBox,
             }),
           ]),

@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import type { ClientAddress } from '../client-address.js';
+import type { Context } from '../context.js';
 import type { BudgetPolicy } from '../config.js';
 import type { CostModel } from '../cost/estimate.js';
 import { limitError } from '../limits/errors.js';
@@ -111,11 +112,14 @@ export function useCostBudget({ model, bucket, maxCost, policies, clientAddress,
       if (!charge.allowed) {
         const seconds = retryAfterSeconds(charge);
         // The box names clients as this stage does: the same key, so a respelt header is the same client.
-        penaltyBox?.hold(key, Date.now() + seconds * 1000);
+        const time = Date.now();
+        penaltyBox?.hold(key, { untilMs: time + seconds * 1000, limit: charge.capacity, remaining: charge.remaining, fullAtMs: time + charge.resetAfterMs });
         setResultAndStopExecution({ errors: [rateLimited(requested, charge, seconds)], extensions: { cost: costExtension(requested, undefined, limit, charge) } });
         return;
       }
-      scope.cost = { requested, limit, budget: charge };
+      const context = args.contextValue as unknown as Context;
+      context.cost = { requested, limit, budget: charge };
+      scope.cost = context.cost;
 
       return {
         async onExecuteDone({ result, setResult }) {
@@ -125,6 +129,7 @@ export function useCostBudget({ model, bucket, maxCost, policies, clientAddress,
           // Most reads return what they asked for: no refund, no second round trip.
           const budget = actual < requested ? await bucket.refund(key, requested - actual, policy, charge) : charge;
           scope.cost = { requested, limit, budget } satisfies CostReport;
+          context.cost = scope.cost;
           setResult({ ...single, extensions: { ...single.extensions, cost: costExtension(requested, actual, limit, budget) } });
         },
       };

@@ -3,6 +3,7 @@
  * nothing (`@cost(weight: 0)`), so a query selecting only it asks without spending. The figures come from the
  * budget stage, which priced and charged this operation before it ran (src/plugins/use-cost-budget.ts).
  */
+import { GraphQLError } from 'graphql';
 import type { CostReport } from '../request-scope.js';
 import { builder } from './builder.js';
 
@@ -32,9 +33,9 @@ builder.queryField('rateLimit', (t) =>
     directives: { cost: { weight: 0 } },
     description: 'The client\'s cost budget. Free: asking spends nothing.',
     resolve: (_root, _args, context) => {
-      // The budget stage runs before every execution; without its report the request path is broken.
-      if (!context.scope.cost) throw new Error('the cost budget stage did not run');
-      return context.scope.cost;
+      // Only a load test leaves the budget stage out (DISABLE_STAGES, refused in production).
+      if (!context.cost) throw new GraphQLError('This server runs without a cost budget (DISABLE_STAGES=budget).', { extensions: { code: 'BUDGET_DISABLED' } });
+      return context.cost;
     },
   }),
 );

@@ -20,6 +20,8 @@ export interface BucketPolicy {
 export interface BucketState {
   /** Whether the points asked for were taken (always true for a refund or a peek). */
   readonly allowed: boolean;
+  /** Points taken by this operation: from `cost` up to `upTo` when allowed, 0 when refused or refunding. */
+  readonly taken: number;
   /** Points left after this operation (a whole number, floor). */
   readonly remaining: number;
   readonly capacity: number;
@@ -33,10 +35,12 @@ export interface BucketState {
 export interface CostBucket {
   /**
    * Takes `cost` points from `key`'s bucket if at least that many are left, atomically; otherwise takes
-   * nothing and says when enough will be back. Cost 0 is a peek (never refused, changes nothing). Callers
-   * refuse a cost above capacity themselves; asked anyway, it is refused with retryAfterMs until full.
+   * nothing and says when enough will be back. Given `upTo` (≥ cost), takes as many whole points up to it as
+   * are left, at least `cost`: how an instance leases a hot client's points in one call (leased-bucket.ts).
+   * Cost 0 is a peek (never refused, changes nothing). Callers refuse a cost above capacity themselves; asked
+   * anyway, it is refused with retryAfterMs until full.
    */
-  take(key: string, cost: number, policy: BucketPolicy): Promise<BucketState>;
+  take(key: string, cost: number, policy: BucketPolicy, upTo?: number): Promise<BucketState>;
   /**
    * Gives `points` back to `key`'s bucket, never above capacity. `charge` is the state `take` returned for
    * the charge being refunded (the same object): a store that can serve a take from more than one place
@@ -45,11 +49,12 @@ export interface CostBucket {
   refund(key: string, points: number, policy: BucketPolicy, charge: BucketState): Promise<BucketState>;
 }
 
-/** What both implementations report, from the fractional tokens left after an operation. */
-function reportState(allowed: boolean, tokens: number, cost: number, policy: BucketPolicy): BucketState {
+/** What every implementation reports, from the fractional tokens left after an operation. */
+export function reportState(allowed: boolean, taken: number, tokens: number, cost: number, policy: BucketPolicy): BucketState {
   const msUntil = (points: number) => Math.max(0, Math.ceil(((points - tokens) * 1000) / policy.restorePerSecond));
   return {
     allowed,
+    taken,
     remaining: Math.floor(tokens),
     capacity: policy.capacity,
     restorePerSecond: policy.restorePerSecond,
@@ -64,11 +69,11 @@ export interface RedisCostBucketOptions {
 }
 
 /**
- * KEYS[1] the bucket; ARGV capacity, restorePerSecond, amount, 'take' | 'refund'. Returns { 1 | 0 (taken),
- * tokens left as a string } (Redis would truncate a Lua number to an integer). Redis' own clock, so instances
- * with skewed clocks agree; never negative elapsed time, so a clock stepping back cannot take points.
- * Nothing is written unless points move; a bucket full again is deleted (a missing key reads as full), and
- * any other expires when it would be full, so idle clients cost no memory.
+ * KEYS[1] the bucket; ARGV capacity, restorePerSecond, amount, 'take' | 'refund', upTo (≥ amount, for a take).
+ * Returns { 1 | 0 (allowed), points taken, tokens left as a string } (Redis would truncate a Lua number to an
+ * integer). Redis' own clock, so instances with skewed clocks agree; never negative elapsed time, so a clock
+ * stepping back cannot take points. Nothing is written unless points move; a bucket full again is deleted (a
+ * missing key reads as full), and any other expires when it would be full, so idle clients cost no memory.
  */
 const BUCKET_SCRIPT = `
 local capacity = tonumber(ARGV[1])
@@ -81,15 +86,17 @@ local tokens = capacity
 if stored[1] then
   tokens = math.min(capacity, tonumber(stored[1]) + math.max(0, now - tonumber(stored[2])) * rate / 1000)
 end
-local taken = 1
+local allowed = 1
+local taken = 0
 if ARGV[4] == 'refund' then
   tokens = math.min(capacity, tokens + amount)
 elseif tokens >= amount then
-  tokens = tokens - amount
+  taken = math.max(amount, math.min(tonumber(ARGV[5]), math.floor(tokens)))
+  tokens = tokens - taken
 else
-  taken = 0
+  allowed = 0
 end
-if taken == 1 and amount > 0 then
+if allowed == 1 and amount > 0 then
   if tokens >= capacity then
     redis.call('DEL', KEYS[1])
   else
@@ -97,11 +104,11 @@ if taken == 1 and amount > 0 then
     redis.call('PEXPIRE', KEYS[1], string.format('%d', math.ceil((capacity - tokens) * 1000 / rate)))
   end
 end
-return { taken, string.format('%.17g', tokens) }
+return { allowed, taken, string.format('%.17g', tokens) }
 `;
 
 type ScriptedRedis = Redis & {
-  tallyCostBucket(key: string, capacity: number, rate: number, amount: number, mode: 'take' | 'refund'): Promise<[number, string]>;
+  tallyCostBucket(key: string, capacity: number, rate: number, amount: number, mode: 'take' | 'refund', upTo: number): Promise<[number, number, string]>;
 };
 
 /** The shared bucket: one script call (EVALSHA, EVAL once per connection) per operation, atomic in Redis. */
@@ -109,13 +116,13 @@ export function redisCostBucket(redis: Redis, options: RedisCostBucketOptions = 
   const prefix = options.prefix ?? 'tally:cost:';
   redis.defineCommand('tallyCostBucket', { numberOfKeys: 1, lua: BUCKET_SCRIPT });
   const scripted = redis as ScriptedRedis;
-  const run = async (key: string, amount: number, mode: 'take' | 'refund', policy: BucketPolicy) => {
-    const [taken, tokens] = await scripted.tallyCostBucket(prefix + key, policy.capacity, policy.restorePerSecond, amount, mode);
-    return reportState(taken === 1, Number(tokens), amount, policy);
+  const run = async (key: string, amount: number, mode: 'take' | 'refund', policy: BucketPolicy, upTo: number) => {
+    const [allowed, taken, tokens] = await scripted.tallyCostBucket(prefix + key, policy.capacity, policy.restorePerSecond, amount, mode, upTo);
+    return reportState(allowed === 1, taken, Number(tokens), amount, policy);
   };
   return {
-    take: (key, cost, policy) => run(key, cost, 'take', policy),
-    refund: (key, points, policy) => run(key, points, 'refund', policy),
+    take: (key, cost, policy, upTo = cost) => run(key, cost, 'take', policy, Math.max(cost, upTo)),
+    refund: (key, points, policy) => run(key, points, 'refund', policy, points),
   };
 }
 
@@ -141,18 +148,24 @@ export function memoryCostBucket(options: MemoryCostBucketOptions = {}): CostBuc
     sweepAt = Math.max(FIRST_SWEEP_AT, buckets.size * 2);
   };
 
-  const run = (key: string, amount: number, mode: 'take' | 'refund', policy: BucketPolicy) => {
+  const run = (key: string, amount: number, mode: 'take' | 'refund', policy: BucketPolicy, upTo: number) => {
     const time = now();
     const stored = buckets.get(key);
     let tokens = policy.capacity;
     if (stored) {
       tokens = Math.min(policy.capacity, stored.tokens + (Math.max(0, time - stored.at) * policy.restorePerSecond) / 1000);
     }
-    let taken = true;
-    if (mode === 'refund') tokens = Math.min(policy.capacity, tokens + amount);
-    else if (tokens >= amount) tokens -= amount;
-    else taken = false;
-    if (taken && amount > 0) {
+    let allowed = true;
+    let taken = 0;
+    if (mode === 'refund') {
+      tokens = Math.min(policy.capacity, tokens + amount);
+    } else if (tokens >= amount) {
+      taken = Math.max(amount, Math.min(upTo, Math.floor(tokens)));
+      tokens -= taken;
+    } else {
+      allowed = false;
+    }
+    if (allowed && amount > 0) {
       if (tokens >= policy.capacity) {
         buckets.delete(key);
       } else {
@@ -160,10 +173,10 @@ export function memoryCostBucket(options: MemoryCostBucketOptions = {}): CostBuc
         if (buckets.size >= sweepAt) sweep(time);
       }
     }
-    return Promise.resolve(reportState(taken, tokens, amount, policy));
+    return Promise.resolve(reportState(allowed, taken, tokens, amount, policy));
   };
   return {
-    take: (key, cost, policy) => run(key, cost, 'take', policy),
-    refund: (key, points, policy) => run(key, points, 'refund', policy),
+    take: (key, cost, policy, upTo = cost) => run(key, cost, 'take', policy, Math.max(cost, upTo)),
+    refund: (key, points, policy) => run(key, points, 'refund', policy, points),
   };
 }

@@ -51,17 +51,20 @@ function failover(hooks: FallbackHooks) {
  * charge was taken: a fallback charge to the fallback (even once the primary is back), a primary charge to
  * the primary. A primary charge the primary cannot refund now is not given to the fallback, which never
  * took it; those points come back by refill.
+ *
+ * A command that timed out may still have run in Redis: that charge is then taken twice, once there and once
+ * here, an overcharge of one operation's cost that refill repays; undercharging is what must never happen.
  */
 export function withFallback(primary: CostBucket, fallback: CostBucket, hooks: FallbackHooks): CostBucket {
   const route = failover(hooks);
   // The states this wrapper returned for charges taken on the fallback; weak, so nothing is kept per request.
   const fallbackCharges = new WeakSet<BucketState>();
   return {
-    take: (key, cost, policy) =>
+    take: (key, cost, policy, upTo) =>
       route(
-        () => primary.take(key, cost, policy),
+        () => primary.take(key, cost, policy, upTo),
         async () => {
-          const charge = await fallback.take(key, cost, policy);
+          const charge = await fallback.take(key, cost, policy, upTo);
           fallbackCharges.add(charge);
           return charge;
         },
@@ -70,6 +73,7 @@ export function withFallback(primary: CostBucket, fallback: CostBucket, hooks: F
       if (fallbackCharges.has(charge)) return fallback.refund(key, points, policy, charge);
       return route(
         () => primary.refund(key, points, policy, charge),
+        // While Redis is down the fallback's bucket is the one enforced, so it is the one to report.
         () => fallback.take(key, 0, policy),
       );
     },

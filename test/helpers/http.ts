@@ -5,9 +5,9 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withAdmission } from '../../src/admission.js';
+import type { ClientAddress } from '../../src/client-address.js';
 import type { Config } from '../../src/config.js';
 import { withParsedJsonBody } from '../../src/http-body.js';
-import { createClientAddress } from '../../src/client-address.js';
 import { withPenaltyBox, type PenaltyBox } from '../../src/penalty-box.js';
 import { UNQUEUED_PATHS, type TallyServer } from '../../src/server.js';
 
@@ -18,9 +18,9 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function listenLikeMain({ yoga, config, penaltyBox }: { yoga: TallyServer; config: Config; penaltyBox: PenaltyBox }): Promise<HttpServer> {
+export async function listenLikeMain({ yoga, config, penaltyBox, clientAddress }: { yoga: TallyServer; config: Config; penaltyBox: PenaltyBox; clientAddress: ClientAddress }): Promise<HttpServer> {
   const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
-  const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress: createClientAddress(config.trustedProxies), exempt: UNQUEUED_PATHS });
+  const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
   const http = createHttpServer(withParsedJsonBody(held));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;

@@ -3,14 +3,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
+import { createClientAddress, type ClientAddress } from '../../src/client-address.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createEventBus, type EventBus } from '../../src/events.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
-import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
-import { withFallback } from '../../src/store/fallback.js';
+import { memoryCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
 import { createPenaltyBox, type PenaltyBox } from '../../src/penalty-box.js';
 import { openRedis } from '../../src/store/redis.js';
+import { sharedCostBucket } from '../../src/store/shared-cost-bucket.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -32,6 +33,8 @@ export interface TestServer extends TestDatabase {
   readonly config: Config;
   /** Where refused clients wait before admission, once the server is on a socket (helpers/http.ts). */
   readonly penaltyBox: PenaltyBox;
+  /** Who an anonymous client is, for the budget and (on a socket) the penalty box alike, as main.ts shares it. */
+  readonly clientAddress: ClientAddress;
   /** The bus mutations publish to: tests subscribe to see what was told. */
   readonly events: EventBus;
   graphql<T = Record<string, unknown>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
@@ -52,22 +55,23 @@ const UNLIMITED_BUDGETS = {
 
 /**
  * The cost bucket main.ts builds: Redis when REDIS_URL is set (under a prefix of this server's own, so test
- * files running at once never share a budget) behind the same fallback to the in-process twin, the twin alone
+ * files running at once never share a budget) behind the same fallback and leases, the in-process twin alone
  * otherwise. Tests that close a server to make its database fail thus still meet a budget stage that answers.
  * Await `ready` before the first request: the client queues nothing while it connects (no offline queue).
  * (test/integration/cost-bucket.test.ts and shared-budget.test.ts test Redis itself, without the fallback.)
  */
-export function testCostBucket(): { bucket: CostBucket; ready: Promise<void>; close(): void } {
+export function testCostBucket(): { bucket: CostBucket; ready: Promise<void>; close(): Promise<void> } {
   const url = process.env['REDIS_URL'];
-  if (!url) return { bucket: memoryCostBucket(), ready: Promise.resolve(), close: () => {} };
+  if (!url) return { bucket: memoryCostBucket(), ready: Promise.resolve(), close: () => Promise.resolve() };
   const redis = openRedis(url);
+  const bucket = sharedCostBucket(redis, { onUnavailable: () => {}, onRecovered: () => {} }, { prefix: `tally:test:${randomUUID()}:cost:` });
   return {
-    bucket: withFallback(redisCostBucket(redis, { prefix: `tally:test:${randomUUID()}:cost:` }), memoryCostBucket(), {
-      onUnavailable: () => {},
-      onRecovered: () => {},
-    }),
+    bucket,
     ready: redis.connect(),
-    close: () => redis.disconnect(),
+    close: async () => {
+      await bucket.close();
+      redis.disconnect();
+    },
   };
 }
 
@@ -79,6 +83,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   const store = testCostBucket();
   await store.ready;
   const penaltyBox = createPenaltyBox();
+  const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
   const yoga = createServer({
     config,
     database: testDb.database,
@@ -87,18 +92,20 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     events,
     costBucket: store.bucket,
     penaltyBox,
+    clientAddress,
   });
   const fetch = (path: string, init?: RequestInit) => Promise.resolve(yoga.fetch(new Request(`http://localhost${path}`, init)));
   const tokenFor = (userId: number, expiresIn?: string) => signToken(config.jwt, userId, expiresIn);
   return {
     ...testDb,
     async close() {
-      store.close();
+      await store.close();
       await testDb.close();
     },
     yoga,
     config,
     penaltyBox,
+    clientAddress,
     events,
     fetch,
     tokenFor,

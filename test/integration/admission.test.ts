@@ -80,6 +80,18 @@ describe('admission', () => {
     await first;
   });
 
+  it('never queues an exempt path whatever its query string', async () => {
+    const { started, send } = await heldServer(1);
+    const first = send('graphql');
+    await until(() => started.length === 1);
+    const health = send('health', '/healthz?probe=load-balancer');
+    await until(() => started.length === 2);
+    started[1]!.answer();
+    expect(await health).toBe('health');
+    started[0]!.answer();
+    await first;
+  });
+
   it('gives no turn to a client that left while waiting', async () => {
     const { started, send, base } = await heldServer(1);
     const first = send('first');

@@ -71,6 +71,7 @@ describe.each(implementations)('cost bucket on $name', (implementation) => {
   it('starts a new client full', async () => {
     expect(await bucket.take(freshKey(), 0, steady)).toEqual({
       allowed: true,
+      taken: 0,
       remaining: 10,
       capacity: 10,
       restorePerSecond: 0.001,
@@ -111,6 +112,15 @@ describe.each(implementations)('cost bucket on $name', (implementation) => {
     // A few ms of slack for the same timer rounding; retry-after itself is exact (the test on its own clock).
     await sleep(refused.retryAfterMs + 3);
     expect(await bucket.take(key, 5, quick)).toMatchObject({ allowed: true });
+  });
+
+  it('takes up to upTo whole points when asked, at least the cost, and nothing when refused', async () => {
+    const key = freshKey();
+    expect(await bucket.take(key, 3, steady, 8)).toMatchObject({ allowed: true, taken: 8, remaining: 2 });
+    expect(await bucket.take(key, 3, steady, 8)).toMatchObject({ allowed: false, taken: 0, remaining: 2 });
+    expect(await bucket.take(key, 1, steady, 8)).toMatchObject({ allowed: true, taken: 2, remaining: 0 });
+    const refund = await bucket.refund(key, 4, steady, await bucket.take(key, 0, steady));
+    expect(refund).toMatchObject({ taken: 0, remaining: 4 });
   });
 
   it('refuses a cost above capacity, with retry-after until full', async () => {

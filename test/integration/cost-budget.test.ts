@@ -364,7 +364,7 @@ describe('who a client is behind a trusted proxy, over real HTTP', () => {
   let server: TestServer;
   let http: HttpServer;
   beforeAll(async () => {
-    server = await startTestServer({ ...SMALL_BUDGETS, TRUSTED_PROXIES: '127.0.0.1' });
+    server = await startTestServer({ ...SMALL_BUDGETS, TRUSTED_PROXIES: '127.0.0.1,127.0.0.2' });
     await seedPosts(server.database.db, 5);
     http = await listenLikeMain(server);
   });
@@ -386,6 +386,46 @@ describe('who a client is behind a trusted proxy, over real HTTP', () => {
     expect(other.body.extensions?.cost?.throttleStatus?.currentlyAvailable).toBe(9);
     // The proxy's own requests (no header) are the proxy's.
     expect((await post(http.base, PAGE_OF_5)).status).toBe(200);
+  });
+
+  it('is a forwarded IPv6 client\'s /64: the host behind it may rotate through its addresses, not its budgets', async () => {
+    expect((await post(http.base, PAGE_OF_5, from('2001:db8:1:2::1'))).status).toBe(200);
+    expect((await post(http.base, PAGE_OF_5, from('2001:db8:1:2:ffff:ffff:ffff:ffff'))).status).toBe(429);
+    expect((await post(http.base, PAGE_OF_5, from('[2001:db8:1:2::7]:443'))).status).toBe(429);
+    const nextNetwork = await post(http.base, PAGE_OF_5, from('2001:db8:1:3::1'));
+    expect(nextNetwork.status).toBe(200);
+    expect(nextNetwork.body.extensions?.cost?.throttleStatus?.currentlyAvailable).toBe(9);
+  });
+
+  it('reads a forwarded address with its port as that address', async () => {
+    expect((await post(http.base, PAGE_OF_5, from('198.51.100.9:5678'))).status).toBe(200);
+    expect((await post(http.base, PAGE_OF_5, from('198.51.100.9'))).status).toBe(429);
+  });
+
+  it('puts forwarded entries that are not addresses in one bucket: not the proxy\'s, and no new one per spelling', async () => {
+    const viaSecond = { localAddress: '127.0.0.2' };
+    // The second proxy's own request spends its bucket, which a malformed entry must not land in.
+    expect((await post(http.base, PAGE_OF_5, viaSecond)).status).toBe(200);
+    const unknown = await post(http.base, PAGE_OF_5, { ...viaSecond, ...from('unknown') });
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.extensions?.cost?.throttleStatus?.currentlyAvailable).toBe(9);
+    for (const forwarded of ['another-spelling', '', '198.51.100.10, nonsense']) {
+      expect((await post(http.base, PAGE_OF_5, { ...viaSecond, ...from(forwarded) })).status, `X-Forwarded-For: ${forwarded}`).toBe(429);
+    }
+    // Through the other proxy, the same one bucket.
+    expect((await post(http.base, PAGE_OF_5, from('unknown'))).status).toBe(429);
+  });
+
+  it('holds a refused IPv6 client\'s whole /64 in front of admission, as the budget names it', async () => {
+    expect((await post(http.base, PAGE_OF_5, from('2001:db8:9:9::1'))).status).toBe(200);
+    expect((await post(http.base, PAGE_OF_5, from('2001:db8:9:9::2'))).status).toBe(429);
+    const started = performance.now();
+    const neighbour = post(http.base, PAGE_OF_5, from('2001:db8:9:9::3'));
+    const otherNetwork = await post(http.base, PAGE_OF_5, from('2001:db8:9:a::1'));
+    expect(otherNetwork.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect((await neighbour).status).toBe(429);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(240);
   });
 
   it('keeps a viewer\'s bucket per viewer, whatever address it comes from', async () => {
@@ -450,10 +490,59 @@ describe('a client that does not wait as told, over real HTTP (src/penalty-box.t
   it('holds at most 16 requests of one client: the rest are refused at once, with the same Retry-After', async () => {
     const hammer = await server.tokenFor(freshViewer());
     expect((await post(http.base, PAGE_OF_5, { token: hammer })).status).toBe(200);
-    expect((await post(http.base, PAGE_OF_5, { token: hammer })).status).toBe(429);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => post(http.base, PAGE_OF_5, { token: hammer })));
+    const refused = await post(http.base, PAGE_OF_5, { token: hammer });
+    expect(refused.status).toBe(429);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(http.base, PAGE_OF_5, { token: hammer, headers: { 'x-request-id': `hammer-${i}` } })));
     expect(answers.every((answer) => answer.status === 429 && answer.headers['retry-after'] === '1')).toBe(true);
     expect(answers.every((answer) => codesOf(answer.body)[0] === 'RATE_LIMITED')).toBe(true);
-    expect(answers.every((answer) => typeof answer.headers['x-request-id'] === 'string')).toBe(true);
+    expect(answers.map((answer) => answer.headers['x-request-id'])).toEqual(answers.map((_, i) => `hammer-${i}`));
+    // The box's own refusals carry the budget's RateLimit fields as its refusal left them, meaning what they mean
+    // on every answer: 20 points, 9 left, full again in 6 s (11 points at 2 a second).
+    expect(refused.headers).toMatchObject({ 'ratelimit-limit': '20', 'ratelimit-remaining': '9', 'ratelimit-reset': '6' });
+    const refusedAtOnce = answers.filter((answer) => answer.body.errors![0]!.message.includes('too many requests waiting'));
+    expect(refusedAtOnce).toHaveLength(4);
+    for (const answer of refusedAtOnce) {
+      expect(answer.headers).toMatchObject({ 'ratelimit-limit': '20', 'ratelimit-remaining': '9' });
+      expect(Number(answer.headers['ratelimit-reset'])).toBeGreaterThanOrEqual(5);
+      expect(Number(answer.headers['ratelimit-reset'])).toBeLessThanOrEqual(6);
+      expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    }
+  });
+});
+
+describe('rateLimit per operation, and without the budget stage', () => {
+  let batching: TestServer;
+  let unbudgeted: TestServer;
+  beforeAll(async () => {
+    [batching, unbudgeted] = await Promise.all([
+      startTestServer({ MAX_BATCH_OPERATIONS: '3' }),
+      startTestServer({ DISABLE_STAGES: 'budget' }),
+    ]);
+    await seedPosts(batching.database.db, 5);
+  });
+  afterAll(async () => {
+    await Promise.all([batching?.close(), unbudgeted?.close()]);
+  });
+
+  it('reports each batched operation\'s own cost in its rateLimit, not the last one charged', async () => {
+    const token = await batching.tokenFor(freshViewer());
+    const response = await batching.fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify([
+        { query: '{ rateLimit { cost } }' },
+        { query: `{ rateLimit { cost } ${PAGE_OF_5.slice(1)}` },
+        { query: '{ rateLimit { cost } viewer { id } }' },
+      ]),
+    });
+    expect(response.status).toBe(200);
+    const results = (await response.json()) as { data: { rateLimit: { cost: number } } }[];
+    expect(results.map((result) => result.data.rateLimit.cost)).toEqual([0, 11, 1]);
+  });
+
+  it('answers rateLimit with a clear error, not an internal one, when a load test turned the budget off', async () => {
+    const response = await unbudgeted.graphql(RATE_LIMIT);
+    expect(response.status).toBe(200);
+    expect(codesOf(response.body)).toEqual(['BUDGET_DISABLED']);
   });
 });

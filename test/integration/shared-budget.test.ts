@@ -1,6 +1,6 @@
 /**
- * Two Tally instances sharing one Redis, wired as src/main.ts wires a process (withFallback over the Redis
- * bucket and an in-process twin), over one database: a budget spent on one instance is spent on the other;
+ * Two Tally instances sharing one Redis, wired as src/main.ts wires a process (sharedCostBucket: leases over
+ * the Redis bucket with an in-process twin behind it), over one database: a budget spent on one instance is spent on the other;
  * while Redis is down each instance keeps answering and limits on its own; once Redis is back they share
  * again. A private redis-server is killed and started again on the same port.
  */
@@ -12,8 +12,7 @@ import { loadConfig } from '../../src/config.js';
 import { createEventBus } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
-import { memoryCostBucket, redisCostBucket } from '../../src/store/cost-bucket.js';
-import { withFallback } from '../../src/store/fallback.js';
+import { sharedCostBucket } from '../../src/store/shared-cost-bucket.js';
 import { openRedis } from '../../src/store/redis.js';
 import { createPosts, createUser } from '../helpers/factories.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -76,10 +75,7 @@ function instance(name: string, url: string, db: TestDatabase): Instance {
     verifyToken: createTokenVerifier(config.jwt),
     events: createEventBus(logger),
     // The same prefix on both: one bucket per client across instances, as every process of a deployment has.
-    costBucket: withFallback(redisCostBucket(client, { prefix }), memoryCostBucket(), {
-      onUnavailable: () => events.push('unavailable'),
-      onRecovered: () => events.push('recovered'),
-    }),
+    costBucket: sharedCostBucket(client, { onUnavailable: () => events.push('unavailable'), onRecovered: () => events.push('recovered') }, { prefix }),
   });
   return { name, yoga, redis: client, events };
 }
@@ -143,10 +139,11 @@ describe('two instances sharing one Redis', () => {
 
   it('share again within a few seconds of Redis coming back, and say so once each', async () => {
     await redis!.start();
-    const probe = await freshToken();
     // Each client reconnects within its retry delay (at most 2 s), then its breaker's next probe finds Redis.
+    // A new viewer each time: a client seen within the last half second is answered from its lease, not Redis.
     const deadline = Date.now() + 8_000;
     while (!instances.every((each) => each.events.includes('recovered')) && Date.now() < deadline) {
+      const probe = await freshToken();
       await Promise.all(instances.map((each) => ask(each, probe, PEEK)));
       await sleep(100);
     }

@@ -164,6 +164,7 @@ describe('limits, budgets and hardening', () => {
     });
     expect(config.budget).toEqual({ viewer: { capacity: 1_000, restorePerSecond: 50 }, anonymous: { capacity: 200, restorePerSecond: 10 } });
     expect(config.trustedProxies).toEqual([]);
+    expect(config.anonymousIpv6Prefix).toBe(64);
   });
 
   it('hardens production by default, each switch on its own', () => {
@@ -184,6 +185,14 @@ describe('limits, budgets and hardening', () => {
     ]);
     for (const bad of ['10.0.0.0/33', 'proxy.internal', '10.0.0/8', '::1/129', '1.2.3.4/8/8']) {
       expect(configError({ TRUSTED_PROXIES: bad }).message).toContain('TRUSTED_PROXIES:');
+    }
+  });
+
+  it('reads the IPv6 prefix that names one anonymous client, 1 to 128 bits', () => {
+    expect(loadConfig({ ANONYMOUS_IPV6_PREFIX: '48' }).anonymousIpv6Prefix).toBe(48);
+    expect(loadConfig({ ANONYMOUS_IPV6_PREFIX: '128' }).anonymousIpv6Prefix).toBe(128);
+    for (const bad of ['0', '129', '64.5', 'wide']) {
+      expect(configError({ ANONYMOUS_IPV6_PREFIX: bad }).message).toContain('ANONYMOUS_IPV6_PREFIX:');
     }
   });
 
