@@ -118,7 +118,8 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
         { label: 'Tally', server: 'tally', requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true, env: WITH_REDIS },
         // What the limits and the budget cost, stage by stage (README: every stage earns its cost). The same
         // process, configuration and query; DISABLE_STAGES is refused in production, so these rows run as
-        // "test" with every production switch set as production sets it.
+        // "test" with every production switch set as production sets it. Rows run one after another, so their
+        // CPU per request drifts with the machine; the < 5% goal is checked side by side (loadtest/stage-cost.ts).
         ...(
           [
             ['Tally, cost budget in-process (no Redis)', { REDIS_URL: '' }],
@@ -139,14 +140,6 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
       {
         description: 'Tally sends at most 2 SQL statements per request',
         holds: (r) => (r.get('Tally')?.sqlPerRequestTally ?? Infinity) <= 2.0001,
-      },
-      {
-        description: 'the limits, the cost report and the budget (Redis round trip included) add < 5% CPU per request (Tally ÷ Tally without limits or budget)',
-        holds: (r) => {
-          const on = r.get('Tally')?.cpuMicrosPerRequest;
-          const off = r.get('Tally, without limits or budget')?.cpuMicrosPerRequest;
-          return on === undefined || !off ? undefined : on / off < 1.05;
-        },
       },
       {
         description: "Tally's requests/s ≥ 3× Tally without loaders",

@@ -1,0 +1,141 @@
+/**
+ * `npm run loadtest:stages -- [--pairs N] [--rate R] [--duration S]`: what the limits, the cost report and the
+ * budget (over Redis, round trips included) add to the feed's CPU per request, measured side by side.
+ *
+ * The feed scenario measures its rows one after another, so a drift of the machine between two rows (another
+ * process, PostgreSQL's own work, a noisy neighbour of the VM) reads as a difference between stages; on a
+ * machine where rows drift by ±10% a 5% budget cannot be checked that way. Here each variant runs at the same
+ * moment as the baseline (Tally without limits or budget), both under the same paced load of the feed query,
+ * and the ratio of their CPU per request is taken within that pair; the pair is repeated with the two swapped
+ * (which starts first, which port), and the report gives every pair's ratio and their mean.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { SEED_SIZES } from '../src/db/seed.js';
+import { buildTally, databaseUrl, ensureServices, prepareDatabase } from './prepare.js';
+import { NEWEST_POSTS_TALLY } from './scenarios.js';
+import { startServer, type RunningServer } from './servers.js';
+
+const log = (line: string) => console.log(`[stage-cost] ${line}`);
+
+/** The issue's bound on what the limits, the cost report and the budget may add: ratio to the baseline. */
+const GOAL = 1.05;
+
+const WITH_REDIS = { REDIS_URL: 'redis://127.0.0.1:6379' };
+/** Production's switches, for rows that must run as "test" (DISABLE_STAGES is refused in production). */
+const AS_PRODUCTION = { NODE_ENV: 'test', INTROSPECTION: 'false', FIELD_SUGGESTIONS: 'false', GRAPHIQL: 'false', GET_QUERIES: 'false', LIMIT_DETAILS: 'false' };
+const BASELINE = { label: 'Tally without limits or budget', env: { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'limits,budget' } };
+const VARIANTS = [
+  { label: 'Tally (limits, cost report, budget over Redis)', env: WITH_REDIS },
+  { label: 'Tally without the budget (limits only)', env: { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'budget' } },
+];
+
+interface Side {
+  readonly requests: number;
+  readonly p99: number;
+  readonly cpuMicrosPerRequest: number;
+}
+
+function paced(url: string, rate: number, seconds: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `${url}/graphql`,
+        connections: 25,
+        overallRate: rate,
+        duration: seconds,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: NEWEST_POSTS_TALLY }),
+        timeout: 30,
+      },
+      (error, result) => (error ? reject(error as Error) : resolve(result)),
+    );
+  });
+}
+
+/** Both servers under the same load at once: warm-up, then the measured run; CPU per answered request of each. */
+async function measurePair(servers: readonly RunningServer[], rate: number, seconds: number): Promise<Side[]> {
+  await Promise.all(servers.map((server) => paced(server.url, rate, 3)));
+  const before = servers.map((server) => server.cpuMicros());
+  const results = await Promise.all(servers.map((server) => paced(server.url, rate, seconds)));
+  const after = servers.map((server) => server.cpuMicros());
+  return results.map((result, index) => {
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors: the run is not comparable`);
+    return { requests: result.requests.total, p99: result.latency.p99, cpuMicrosPerRequest: (after[index]! - before[index]!) / result.requests.total };
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      pairs: { type: 'string', default: '4' },
+      rate: { type: 'string', default: '150' },
+      duration: { type: 'string', default: '20' },
+      out: { type: 'string', default: 'loadtest/reports' },
+    },
+  });
+  const [pairs, rate, duration] = [Number(values.pairs), Number(values.rate), Number(values.duration)];
+  for (const [flag, value] of [['pairs', pairs], ['rate', rate], ['duration', duration]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 10_000) throw new Error(`--${flag} must be a whole number from 1`);
+  }
+
+  await ensureServices(true, log);
+  const database = 'tally_loadtest_load';
+  await prepareDatabase(database, SEED_SIZES.load, log);
+  buildTally(log);
+
+  const lines: string[] = [];
+  const summary: string[] = [];
+  let verdict = '';
+  for (const variant of VARIANTS) {
+    const ratios: number[] = [];
+    lines.push(`### ${variant.label} ÷ ${BASELINE.label}`, '', '| pair | first started | variant µs/request | baseline µs/request | variant p99 ms | baseline p99 ms | ratio |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (let pair = 1; pair <= pairs; pair += 1) {
+      // Swapped every other pair: which process starts first and which port it gets must not decide the result.
+      const order = pair % 2 === 1 ? [variant, BASELINE] : [BASELINE, variant];
+      const servers: RunningServer[] = [];
+      try {
+        for (const each of order) servers.push(await startServer({ kind: 'tally', databaseUrl: databaseUrl(database), env: each.env }));
+        const sides = await measurePair(servers, rate, duration);
+        const [mine, base] = order[0] === variant ? [sides[0]!, sides[1]!] : [sides[1]!, sides[0]!];
+        const ratio = mine.cpuMicrosPerRequest / base.cpuMicrosPerRequest;
+        ratios.push(ratio);
+        log(`${variant.label}, pair ${pair}: ${mine.cpuMicrosPerRequest.toFixed(0)} against ${base.cpuMicrosPerRequest.toFixed(0)} µs/request, ratio ${ratio.toFixed(3)}`);
+        lines.push(`| ${pair} | ${order[0] === variant ? 'variant' : 'baseline'} | ${mine.cpuMicrosPerRequest.toFixed(0)} | ${base.cpuMicrosPerRequest.toFixed(0)} | ${mine.p99} | ${base.p99} | ${ratio.toFixed(3)} |`);
+      } finally {
+        await Promise.all(servers.map((server) => server.stop()));
+      }
+    }
+    const mean = ratios.reduce((sum, ratio) => sum + ratio, 0) / ratios.length;
+    const spread = Math.sqrt(ratios.reduce((sum, ratio) => sum + (ratio - mean) ** 2, 0) / Math.max(1, ratios.length - 1) / ratios.length);
+    lines.push('', `Mean ratio ${mean.toFixed(3)} (standard error ${spread.toFixed(3)}): ${((mean - 1) * 100).toFixed(1)}% CPU per request.`, '');
+    summary.push(`| ${variant.label} | ${((mean - 1) * 100).toFixed(1)}% ± ${(spread * 100).toFixed(1)} | ${ratios.length} |`);
+    if (variant === VARIANTS[0]) verdict = `${mean < GOAL ? 'holds' : 'MISSED'}: the limits, the cost report and the budget (Redis round trip included) add < 5% CPU per request (mean ratio ${mean.toFixed(3)})`;
+  }
+
+  const report = [
+    '# Stage cost: what the limits and the budget add to the feed, side by side',
+    '',
+    `${new Date().toISOString()}. Each variant runs at the same time as ${BASELINE.label}, both answering \`${NEWEST_POSTS_TALLY}\` to ${rate} requests/s each (25 connections, paced) for ${duration} s after a 3 s warm-up, on the \`load\` data in PostgreSQL, Redis at 127.0.0.1; the order swaps every pair. CPU is the server process's (user + system) over the measured run, divided by the requests it answered. Goal: the limits, the cost report and the budget add < 5%.`,
+    '',
+    `Goal ${verdict}.`,
+    '',
+    '| variant | CPU per request added (mean ± standard error) | pairs |',
+    '| --- | ---: | ---: |',
+    ...summary,
+    '',
+    ...lines,
+  ].join('\n');
+  mkdirSync(values.out, { recursive: true });
+  writeFileSync(join(values.out, 'stage-cost.md'), `${report}\n`);
+  log(verdict);
+  log(`report: ${join(values.out, 'stage-cost.md')}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
