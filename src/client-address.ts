@@ -30,7 +30,11 @@ export function createClientAddress(trusted: readonly AddressRange[], ipv6Prefix
     const family = isIP(address);
     return family !== 0 && proxies.check(address, family === 4 ? 'ipv4' : 'ipv6');
   };
-  const named = (address: string) => (isIP(address) === 6 ? ipv6Network(address, ipv6Prefix) : address);
+  const named = (address: string) => {
+    if (isIP(address) !== 6) return address;
+    const groups = ipv6Groups(address);
+    return translatedIPv4(groups) ?? ipv6Network(groups, ipv6Prefix);
+  };
 
   return (peer, forwardedFor) => {
     if (!peer) return UNKNOWN_CLIENT;
@@ -48,8 +52,24 @@ export function createClientAddress(trusted: readonly AddressRange[], ipv6Prefix
   };
 }
 
-/** `::ffff:10.0.0.1`, how a dual-stack socket shows an IPv4 peer, is that IPv4 address. */
-const unmapped = (address: string) => (address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address);
+/** `::ffff:10.0.0.1`, how a dual-stack socket shows an IPv4 peer, is that IPv4 address (however it is spelt). */
+const unmapped = (address: string) => (isIP(address) === 6 ? (mappedIPv4(ipv6Groups(address)) ?? address) : address);
+
+const dotted = (groups: readonly number[]) => `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
+
+/** The IPv4 address in an IPv4-mapped IPv6 address (`::ffff:0:0/96`). */
+function mappedIPv4(groups: readonly number[]): string | undefined {
+  return groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff ? dotted(groups) : undefined;
+}
+
+/**
+ * The IPv4 client behind a mapped address or NAT64's well-known prefix (`64:ff9b::/96`, RFC 6052): keyed as that
+ * IPv4 address, or every IPv4 client a NAT64 gateway serves would share the gateway's /64.
+ */
+function translatedIPv4(groups: readonly number[]): string | undefined {
+  const nat64 = groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((group) => group === 0);
+  return nat64 ? dotted(groups) : mappedIPv4(groups);
+}
 
 /** Some proxies (Azure's, IIS ARR) write the client's port too: `1.2.3.4:5678`, `[2001:db8::1]:443`. */
 function withoutPort(hop: string): string {
@@ -59,8 +79,8 @@ function withoutPort(hop: string): string {
   return v4 ? v4[1]! : hop;
 }
 
-/** The first `prefix` bits of a valid IPv6 address, in RFC 5952 form: `2001:db8:1:2::/64`. */
-function ipv6Network(address: string, prefix: number): string {
+/** A valid IPv6 address's eight 16-bit groups (a zone id left out). */
+function ipv6Groups(address: string): number[] {
   const [head = '', tail] = address.split('%', 1)[0]!.split('::');
   const groupsOf = (text: string) =>
     text === ''
@@ -72,7 +92,11 @@ function ipv6Network(address: string, prefix: number): string {
         });
   const left = groupsOf(head);
   const right = tail === undefined ? [] : groupsOf(tail);
-  const groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/** The first `prefix` bits of an IPv6 address, in RFC 5952 form: `2001:db8:1:2::/64`. */
+function ipv6Network(groups: readonly number[], prefix: number): string {
   const masked = groups.map((group, index) => {
     const bits = Math.min(16, Math.max(0, prefix - 16 * index));
     return group & ((0xffff << (16 - bits)) & 0xffff);

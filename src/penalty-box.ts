@@ -35,11 +35,12 @@ const MAX_CLIENTS = 100_000;
 export interface Hold {
   /** Epoch ms. */
   readonly untilMs: number;
-  /** Points in a full bucket, and those left at the refusal (the bucket only refills while the client waits). */
+  /** Points in a full bucket, those left at the refusal, and its restore rate: what it holds later follows. */
   readonly limit: number;
   readonly remaining: number;
-  /** Epoch ms when the bucket is full again if nothing more is spent. */
-  readonly fullAtMs: number;
+  readonly restorePerSecond: number;
+  /** Epoch ms of the refusal. */
+  readonly atMs: number;
 }
 
 export interface PenaltyBox {
@@ -78,7 +79,8 @@ export function createPenaltyBox(now: () => number = Date.now): PenaltyBox {
         for (const [client, held] of holds) if (held.untilMs <= time) holds.delete(client);
       }
       const previous = holds.get(key);
-      if (holds.size < MAX_CLIENTS || previous) holds.set(key, previous && previous.untilMs > hold.untilMs ? previous : hold);
+      // The newest refusal's figures, and the later of the two times to come back.
+      if (holds.size < MAX_CLIENTS || previous) holds.set(key, { ...hold, untilMs: Math.max(hold.untilMs, previous?.untilMs ?? 0) });
     },
     heldUntil(key) {
       const hold = holds.get(key);
@@ -104,12 +106,13 @@ function refuseNow(request: IncomingMessage, response: ServerResponse, hold: Hol
     message: `Rate limited: this client was told to retry in ${seconds} s and has too many requests waiting already.`,
     extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds },
   };
-  // The budget's RateLimit fields as its refusal left them: the same meaning as on every other answer.
+  // The budget's RateLimit fields, refilled since its refusal: the same meaning as on every other answer.
+  const remaining = Math.min(hold.limit, hold.remaining + (Math.max(0, time - hold.atMs) * hold.restorePerSecond) / 1000);
   writeJsonError(request, response, 429, error, {
     'retry-after': String(seconds),
     'ratelimit-limit': String(hold.limit),
-    'ratelimit-remaining': String(hold.remaining),
-    'ratelimit-reset': String(Math.max(0, Math.ceil((hold.fullAtMs - time) / 1000))),
+    'ratelimit-remaining': String(Math.floor(remaining)),
+    'ratelimit-reset': String(Math.ceil((hold.limit - remaining) / hold.restorePerSecond)),
   });
 }
 

@@ -113,7 +113,7 @@ export function useCostBudget({ model, bucket, maxCost, policies, clientAddress,
         const seconds = retryAfterSeconds(charge);
         // The box names clients as this stage does: the same key, so a respelt header is the same client.
         const time = Date.now();
-        penaltyBox?.hold(key, { untilMs: time + seconds * 1000, limit: charge.capacity, remaining: charge.remaining, fullAtMs: time + charge.resetAfterMs });
+        penaltyBox?.hold(key, { untilMs: time + seconds * 1000, limit: charge.capacity, remaining: charge.remaining, restorePerSecond: charge.restorePerSecond, atMs: time });
         setResultAndStopExecution({ errors: [rateLimited(requested, charge, seconds)], extensions: { cost: costExtension(requested, undefined, limit, charge) } });
         return;
       }

@@ -47,6 +47,11 @@ export interface CostBucket {
    * (withFallback) uses it to refund where the points were taken.
    */
   refund(key: string, points: number, policy: BucketPolicy, charge: BucketState): Promise<BucketState>;
+  /**
+   * Which of its stores took a charge, for a store that serves from more than one (withFallback): a layer above
+   * that pools points (leased-bucket.ts) keeps each store's apart. Absent: one store.
+   */
+  storeOf?(charge: BucketState): string;
 }
 
 /** What every implementation reports, from the fractional tokens left after an operation. */
@@ -121,10 +126,13 @@ export function redisCostBucket(redis: Redis, options: RedisCostBucketOptions = 
     return reportState(allowed === 1, taken, Number(tokens), amount, policy);
   };
   return {
-    take: (key, cost, policy, upTo = cost) => run(key, cost, 'take', policy, Math.max(cost, upTo)),
+    take: (key, cost, policy, upTo = cost) => run(key, cost, 'take', policy, leaseOf(cost, upTo)),
     refund: (key, points, policy) => run(key, points, 'refund', policy, points),
   };
 }
+
+/** What a take may take: from its cost up to `upTo`; a peek (cost 0) nothing, since it writes nothing. */
+const leaseOf = (cost: number, upTo: number) => (cost === 0 ? 0 : Math.max(cost, upTo));
 
 export interface MemoryCostBucketOptions {
   /** The clock in ms; default performance.now(), monotonic, so a wall-clock step neither mints nor takes points. */
@@ -176,7 +184,7 @@ export function memoryCostBucket(options: MemoryCostBucketOptions = {}): CostBuc
     return Promise.resolve(reportState(allowed, taken, tokens, amount, policy));
   };
   return {
-    take: (key, cost, policy, upTo = cost) => run(key, cost, 'take', policy, Math.max(cost, upTo)),
+    take: (key, cost, policy, upTo = cost) => run(key, cost, 'take', policy, leaseOf(cost, upTo)),
     refund: (key, points, policy) => run(key, points, 'refund', policy, points),
   };
 }

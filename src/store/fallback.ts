@@ -69,6 +69,7 @@ export function withFallback(primary: CostBucket, fallback: CostBucket, hooks: F
           return charge;
         },
       ),
+    storeOf: (charge) => (fallbackCharges.has(charge) ? 'fallback' : 'primary'),
     refund: (key, points, policy, charge) => {
       if (fallbackCharges.has(charge)) return fallback.refund(key, points, policy, charge);
       return route(

@@ -49,7 +49,7 @@ interface Lease {
   /** Points the shared bucket held at its last answer for this client, and when that came. */
   sharedRemaining: number;
   sharedAt: number;
-  /** That answer when it granted points: a refund names it, so a fallback store refunds where they were taken. */
+  /** The last grant: the store the balance's points came from, named by it when they go back. */
   charge?: BucketState;
   /** Set while one operation asks the shared bucket for more; the client's other operations wait on it. */
   renewing?: Promise<BucketState>;
@@ -58,14 +58,20 @@ interface Lease {
 export function withLeases(shared: CostBucket, options: LeaseOptions = {}): LeasedCostBucket {
   const now = options.now ?? (() => performance.now());
   const onError = options.onError ?? (() => {});
+  const storeOf = (charge: BucketState) => shared.storeOf?.(charge) ?? 'shared';
   const leases = new Map<string, Lease>();
   const givingBack = new Set<Promise<unknown>>();
+  // What each answer served from a lease was paid from: a refund goes back to that store's points.
+  const paidFrom = new WeakMap<BucketState, BucketState>();
+  let closed = false;
 
   /** The client's budget as this instance knows it: the shared bucket refilled since its last answer, plus the lease. */
   const account = (lease: Lease, allowed: boolean, cost: number): BucketState => {
     const { capacity, restorePerSecond } = lease.policy;
     const refilled = lease.sharedRemaining + (Math.max(0, now() - lease.sharedAt) * restorePerSecond) / 1000;
-    return reportState(allowed, allowed ? cost : 0, Math.min(capacity, refilled + lease.balance), cost, lease.policy);
+    const state = reportState(allowed, allowed ? cost : 0, Math.min(capacity, refilled + lease.balance), cost, lease.policy);
+    if (allowed && lease.charge) paidFrom.set(state, lease.charge);
+    return state;
   };
 
   const nextSize = (lease: Lease, need: number, time: number) => {
@@ -74,9 +80,9 @@ export function withLeases(shared: CostBucket, options: LeaseOptions = {}): Leas
     return Math.max(need, Math.min(Math.floor(paced), Math.floor(lease.policy.capacity * MAX_SHARE)));
   };
 
-  const giveBack = (key: string, lease: Lease) => {
-    if (lease.balance <= 0 || !lease.charge) return;
-    const returned = shared.refund(key, lease.balance, lease.policy, lease.charge).catch(onError);
+  const giveBack = (key: string, policy: BucketPolicy, points: number, charge: BucketState | undefined) => {
+    if (points <= 0 || !charge) return;
+    const returned = shared.refund(key, points, policy, charge).catch(onError);
     givingBack.add(returned);
     void returned.finally(() => givingBack.delete(returned));
   };
@@ -86,17 +92,19 @@ export function withLeases(shared: CostBucket, options: LeaseOptions = {}): Leas
     for (const [key, lease] of leases) {
       if (lease.renewing || time - lease.seenAt < IDLE_MS) continue;
       leases.delete(key);
-      giveBack(key, lease);
+      giveBack(key, lease.policy, lease.balance, lease.charge);
     }
   }, IDLE_MS / 2);
   sweep.unref();
 
   return {
     async take(key, cost, policy) {
+      let waited = false;
       for (;;) {
         const lease = leases.get(key);
         if (lease?.renewing) {
           await lease.renewing.catch(() => {});
+          waited = true;
           continue;
         }
         const time = now();
@@ -105,20 +113,30 @@ export function withLeases(shared: CostBucket, options: LeaseOptions = {}): Leas
           lease.seenAt = time;
           return account(lease, true, cost);
         }
-        if (!lease && leases.size >= MAX_LEASES) return shared.take(key, cost, policy);
+        if ((!lease && leases.size >= MAX_LEASES) || closed) return shared.take(key, cost, policy);
 
         // First sight: exactly the cost, and a lease of nothing yet that remembers the client for IDLE_MS.
         const entry: Lease = lease ?? { policy, balance: 0, size: cost, grantedAt: time, seenAt: time, sharedRemaining: 0, sharedAt: time };
         const need = cost - entry.balance;
         const upTo = lease ? nextSize(entry, need, time) : need;
+        // The renewal just waited on left too little, and the next cannot be larger (its cap, or a pace that
+        // shrinks it): charged exactly, in parallel with the others waiting, not one round trip after another.
+        if (waited && upTo <= need) return shared.take(key, cost, policy);
         const renewal = shared.take(key, need, policy, upTo).then((state) => {
           entry.sharedRemaining = state.remaining;
           entry.sharedAt = now();
           entry.seenAt = entry.sharedAt;
           if (state.allowed) {
+            // Points from another store than the lease's (Redis down, or back) are not pooled with its own: the
+            // old balance goes back where it came from, and this operation is paid from the new points alone.
+            if (entry.charge && storeOf(entry.charge) !== storeOf(state)) {
+              giveBack(key, policy, entry.balance, entry.charge);
+              entry.balance = state.taken - cost;
+            } else {
+              // The lease's old balance and `need` of the new points pay for this operation; the rest is kept.
+              entry.balance += state.taken - cost;
+            }
             entry.charge = state;
-            // The lease's old balance and `need` of the new points pay for this operation; the rest is kept.
-            entry.balance += state.taken - cost;
             entry.size = state.taken;
             entry.grantedAt = time;
           }
@@ -126,9 +144,9 @@ export function withLeases(shared: CostBucket, options: LeaseOptions = {}): Leas
         });
         entry.renewing = renewal;
         if (!lease) leases.set(key, entry);
+        let state: BucketState;
         try {
-          const state = await renewal;
-          return state.allowed ? account(entry, true, cost) : { ...account(entry, false, cost), retryAfterMs: state.retryAfterMs };
+          state = await renewal;
         } catch (error) {
           // Only a lease that never held points is forgotten: one refunded meanwhile still owes them back.
           if (!lease && entry.balance <= 0) leases.delete(key);
@@ -136,21 +154,29 @@ export function withLeases(shared: CostBucket, options: LeaseOptions = {}): Leas
         } finally {
           entry.renewing = undefined;
         }
+        if (state.allowed) return account(entry, true, cost);
+        // Refunds that came in meanwhile may cover it now.
+        if (entry.balance >= cost) continue;
+        return { ...account(entry, false, cost), retryAfterMs: state.retryAfterMs };
       }
     },
 
     refund(key, points, policy, charge) {
+      const paid = paidFrom.get(charge) ?? charge;
       const lease = leases.get(key);
-      // A lease being renewed takes a refund as well: the renewal only adds to its balance.
-      if (!lease) return shared.refund(key, points, policy, charge);
+      // Into the lease only if it holds points of the store this charge was paid from; else to that store.
+      if (!lease?.charge || storeOf(lease.charge) !== storeOf(paid)) return shared.refund(key, points, policy, paid);
       lease.balance += points;
       lease.seenAt = now();
       return Promise.resolve(account(lease, true, 0));
     },
 
     async close() {
+      closed = true;
       clearInterval(sweep);
-      for (const [key, lease] of leases) giveBack(key, lease);
+      // A renewal in flight adds to its lease's balance: wait for it, then give everything back.
+      await Promise.all([...leases.values()].flatMap((lease) => (lease.renewing ? [lease.renewing.catch(() => {})] : [])));
+      for (const [key, lease] of leases) giveBack(key, lease.policy, lease.balance, lease.charge);
       leases.clear();
       await Promise.all(givingBack);
     },

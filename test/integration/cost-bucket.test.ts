@@ -119,6 +119,8 @@ describe.each(implementations)('cost bucket on $name', (implementation) => {
     expect(await bucket.take(key, 3, steady, 8)).toMatchObject({ allowed: true, taken: 8, remaining: 2 });
     expect(await bucket.take(key, 3, steady, 8)).toMatchObject({ allowed: false, taken: 0, remaining: 2 });
     expect(await bucket.take(key, 1, steady, 8)).toMatchObject({ allowed: true, taken: 2, remaining: 0 });
+    // A peek takes nothing, whatever upTo says.
+    expect(await bucket.take(key, 0, steady, 8)).toMatchObject({ allowed: true, taken: 0, remaining: 0 });
     const refund = await bucket.refund(key, 4, steady, await bucket.take(key, 0, steady));
     expect(refund).toMatchObject({ taken: 0, remaining: 4 });
   });

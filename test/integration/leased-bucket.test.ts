@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCostBucket, redisCostBucket, type BucketPolicy, type CostBucket } from '../../src/store/cost-bucket.js';
+import { withFallback } from '../../src/store/fallback.js';
 import { withLeases, type LeasedCostBucket } from '../../src/store/leased-bucket.js';
 import { openRedis } from '../../src/store/redis.js';
+import { redisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /** So slow that no test sees a point come back: exact counts. */
 const steady: BucketPolicy = { capacity: 1_000, restorePerSecond: 0.001 };
@@ -116,6 +118,20 @@ describe.each(stores)('leases over the $name bucket', (store) => {
     expect(await shared.take(key, 0, steady)).toMatchObject({ remaining: 1_000 - 51 * 5 });
   });
 
+  it('charges a burst exactly, in parallel, when the lease cannot grow (a cost at its cap), never over-spending', async () => {
+    const { bucket, calls } = counted(shared);
+    const instance = lease(bucket);
+    const key = freshKey();
+    const small = { capacity: 100, restorePerSecond: 0.001 };
+    await instance.take(key, 10, small);
+    const states = await Promise.all(Array.from({ length: 20 }, () => instance.take(key, 10, small)));
+    expect(states.filter((state) => state.allowed)).toHaveLength(9);
+    // One renewal, then each waiter on its own: no chain of 19 renewals one after another.
+    expect(Math.max(...calls.upTo)).toBe(10);
+    await instance.close();
+    expect(await shared.take(key, 0, small)).toMatchObject({ remaining: 0 });
+  });
+
   it('never lets two instances together spend more than the bucket holds', async () => {
     const [a, b] = [lease(shared), lease(shared)];
     const key = freshKey();
@@ -137,6 +153,18 @@ describe.each(stores)('leases over the $name bucket', (store) => {
     expect(await shared.take(key, 0, steady)).toMatchObject({ remaining: 1_000 - spent });
   });
 
+  it('gives back, at close, what a renewal in flight adds', async () => {
+    const instance = lease(shared);
+    const key = freshKey();
+    // 10 exactly, then a lease of 20 (10 left), spent; the fourth renews with 40 while close() runs.
+    for (let i = 0; i < 3; i += 1) await instance.take(key, 10, steady);
+    const renewing = instance.take(key, 10, steady);
+    const closing = instance.close();
+    expect((await renewing).allowed).toBe(true);
+    await closing;
+    expect(await shared.take(key, 0, steady)).toMatchObject({ remaining: 960 });
+  });
+
   it('gives a lease back once its client has been idle', async () => {
     const instance = lease(shared);
     const key = freshKey();
@@ -146,5 +174,49 @@ describe.each(stores)('leases over the $name bucket', (store) => {
     // Idle 500 ms, swept every 250 ms.
     await sleep(900);
     expect(await shared.take(key, 0, steady)).toMatchObject({ remaining: 960 });
+  });
+});
+
+describe('leases over Redis with the in-process fallback, across an outage', () => {
+  let server: RedisServer;
+  let redis: Redis | undefined;
+  beforeAll(async () => {
+    server = await redisServer();
+    await server.start();
+    redis = openRedis(server.url);
+    await redis.connect();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it('refunds a charge to the store that took it, whichever store the lease holds now', async () => {
+    const fallback = memoryCostBucket();
+    const events: string[] = [];
+    const primary = redisCostBucket(redis!, { prefix });
+    const instance = withLeases(withFallback(primary, fallback, { onUnavailable: () => events.push('down'), onRecovered: () => events.push('up') }));
+    const key = freshKey();
+
+    await server.stop();
+    const onFallback = await instance.take(key, 100, steady);
+    expect(onFallback.allowed).toBe(true);
+    expect(await fallback.take(key, 0, steady)).toMatchObject({ remaining: 900 });
+
+    await server.start();
+    // New clients' calls reach the breaker (a known client is served from its lease) until it finds Redis.
+    for (let i = 0; i < 100 && !events.includes('up'); i += 1) {
+      await instance.take(freshKey(), 0, steady);
+      await sleep(100);
+    }
+    expect(events).toEqual(['down', 'up']);
+    // Now from Redis: the lease holds Redis' points from here on.
+    for (let i = 0; i < 3; i += 1) expect((await instance.take(key, 10, steady)).allowed).toBe(true);
+
+    // The refund of the charge the fallback took goes to the fallback, not into a lease of Redis' points.
+    await instance.refund(key, 90, steady, onFallback);
+    await instance.close();
+    expect(await fallback.take(key, 0, steady)).toMatchObject({ remaining: 990 });
+    expect(await primary.take(key, 0, steady)).toMatchObject({ remaining: 970 });
   });
 });

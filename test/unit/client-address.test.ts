@@ -14,6 +14,10 @@ describe('an anonymous client', () => {
   it('is its IPv4 address, mapped or not', () => {
     expect(direct('203.0.113.7', null)).toBe('203.0.113.7');
     expect(direct('::ffff:203.0.113.7', null)).toBe('203.0.113.7');
+    // However the mapped address is spelt: not the ::/64 that ::1 is in.
+    expect(direct('::FFFF:203.0.113.7', null)).toBe('203.0.113.7');
+    expect(direct('::ffff:cb00:7107', null)).toBe('203.0.113.7');
+    expect(direct('0:0:0:0:0:ffff:203.0.113.7', null)).toBe('203.0.113.7');
     expect(direct(undefined, null)).toBe(UNKNOWN_CLIENT);
   });
 
@@ -24,6 +28,11 @@ describe('an anonymous client', () => {
     expect(direct('::1', null)).toBe('::/64');
     expect(direct('fe80::1%eth0', null)).toBe('fe80::/64');
     expect(direct('2001:db8::1.2.3.4', null)).toBe('2001:db8::/64');
+  });
+
+  it('is the IPv4 client behind NAT64\'s well-known prefix, not the gateway\'s /64', () => {
+    expect(direct('64:ff9b::203.0.113.7', null)).toBe('203.0.113.7');
+    expect(direct('64:ff9b::cb00:7108', null)).toBe('203.0.113.8');
   });
 
   it('is its IPv6 network of ANONYMOUS_IPV6_PREFIX bits', () => {
