@@ -3,12 +3,11 @@
  * Redis when REDIS_URL is set, so both keep the same semantics; two clients sharing one Redis bucket; and the
  * fallback (src/store/fallback.ts) across a real redis-server that is killed and started again.
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCostBucket, redisCostBucket, type BucketPolicy, type CostBucket } from '../../src/store/cost-bucket.js';
 import { withFallback } from '../../src/store/fallback.js';
-import { openRedis } from '../../src/store/redis.js';
+import { bucketStores, connectedRedis, removeKeys, runPrefix } from '../helpers/cost-buckets.js';
 import { redisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /** So slow that no test lasts long enough to see a point come back: exact counts. */
@@ -16,51 +15,14 @@ const steady: BucketPolicy = { capacity: 10, restorePerSecond: 0.001 };
 /** One point every 20 ms: refill and retry-after within a test's time. */
 const quick: BucketPolicy = { capacity: 10, restorePerSecond: 50 };
 
-// Unique per run, so test files or CI jobs sharing one Redis never share a bucket.
-const prefix = `tally-test:${randomBytes(6).toString('hex')}:`;
+const prefix = runPrefix();
 const redisUrl = process.env['REDIS_URL'];
 let keyNumber = 0;
 const freshKey = () => `viewer:${(keyNumber += 1)}`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function connectedRedis(url: string): Promise<Redis> {
-  const redis = openRedis(url);
-  await redis.connect();
-  return redis;
-}
-
-/** Deletes this run's keys; most would outlive the run (the steady policy refills in hours). */
-async function removeRunKeys(redis: Redis) {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-}
-
-interface Implementation {
-  readonly name: string;
-  open(): Promise<{ bucket: CostBucket; close: () => Promise<void> }>;
-}
-
-const implementations: Implementation[] = [
-  { name: 'memory', open: () => Promise.resolve({ bucket: memoryCostBucket(), close: () => Promise.resolve() }) },
-];
-if (redisUrl) {
-  implementations.push({
-    name: 'redis',
-    open: async () => {
-      const redis = await connectedRedis(redisUrl);
-      return {
-        bucket: redisCostBucket(redis, { prefix }),
-        close: async () => {
-          await removeRunKeys(redis);
-          await redis.quit();
-        },
-      };
-    },
-  });
-}
-
-describe.each(implementations)('cost bucket on $name', (implementation) => {
+describe.each(bucketStores(prefix))('cost bucket on $name', (implementation) => {
   let bucket: CostBucket;
   let close: () => Promise<void> = () => Promise.resolve();
   beforeAll(async () => {
@@ -197,7 +159,7 @@ describe.runIf(redisUrl)('cost bucket on redis, from two instances', () => {
     [first, second] = await Promise.all([connectedRedis(redisUrl!), connectedRedis(redisUrl!)]);
   });
   afterAll(async () => {
-    await removeRunKeys(first);
+    await removeKeys(first, prefix);
     await Promise.all([first.quit(), second.quit()]);
   });
 

@@ -3,19 +3,17 @@
  * a busy client's operations cost few shared-bucket calls, yet no point is spent that the shared bucket did not
  * give, two instances leasing one client never spend more than it holds, and every unspent point goes back.
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCostBucket, redisCostBucket, type BucketPolicy, type CostBucket } from '../../src/store/cost-bucket.js';
 import { withFallback } from '../../src/store/fallback.js';
 import { withLeases, type LeasedCostBucket } from '../../src/store/leased-bucket.js';
-import { openRedis } from '../../src/store/redis.js';
+import { bucketStores, connectedRedis, runPrefix } from '../helpers/cost-buckets.js';
 import { redisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /** So slow that no test sees a point come back: exact counts. */
 const steady: BucketPolicy = { capacity: 1_000, restorePerSecond: 0.001 };
-const prefix = `tally-test:${randomBytes(6).toString('hex')}:`;
-const redisUrl = process.env['REDIS_URL'];
+const prefix = runPrefix();
 let keyNumber = 0;
 const freshKey = () => `viewer:${(keyNumber += 1)}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,31 +35,7 @@ function counted(bucket: CostBucket) {
   return { bucket: wrapped, calls };
 }
 
-interface Shared {
-  readonly name: string;
-  open(): Promise<{ bucket: CostBucket; close: () => Promise<void> }>;
-}
-
-const stores: Shared[] = [{ name: 'memory', open: () => Promise.resolve({ bucket: memoryCostBucket(), close: () => Promise.resolve() }) }];
-if (redisUrl) {
-  stores.push({
-    name: 'redis',
-    open: async () => {
-      const redis: Redis = openRedis(redisUrl);
-      await redis.connect();
-      return {
-        bucket: redisCostBucket(redis, { prefix }),
-        close: async () => {
-          const keys = await redis.keys(`${prefix}*`);
-          if (keys.length > 0) await redis.del(...keys);
-          await redis.quit();
-        },
-      };
-    },
-  });
-}
-
-describe.each(stores)('leases over the $name bucket', (store) => {
+describe.each(bucketStores(prefix))('leases over the $name bucket', (store) => {
   let shared: CostBucket;
   let close: () => Promise<void> = () => Promise.resolve();
   const leased: LeasedCostBucket[] = [];
@@ -183,8 +157,7 @@ describe('leases over Redis with the in-process fallback, across an outage', () 
   beforeAll(async () => {
     server = await redisServer();
     await server.start();
-    redis = openRedis(server.url);
-    await redis.connect();
+    redis = await connectedRedis(server.url);
   });
   afterAll(async () => {
     redis?.disconnect();

@@ -1,0 +1,49 @@
+/**
+ * The cost buckets a store test runs against: the in-process twin always, and Redis when REDIS_URL is set, under
+ * a key prefix of the test file's own run (files or CI jobs sharing one Redis never share a bucket), its keys
+ * deleted at close (most would outlive the run: slow test policies refill in hours).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
+import { openRedis } from '../../src/store/redis.js';
+
+export interface BucketStore {
+  readonly name: string;
+  open(): Promise<{ bucket: CostBucket; close: () => Promise<void> }>;
+}
+
+/** A key prefix unique to this run. */
+export const runPrefix = (): string => `tally-test:${randomBytes(6).toString('hex')}:`;
+
+export async function connectedRedis(url: string): Promise<Redis> {
+  const redis = openRedis(url);
+  await redis.connect();
+  return redis;
+}
+
+export async function removeKeys(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+}
+
+export function bucketStores(prefix: string): BucketStore[] {
+  const stores: BucketStore[] = [{ name: 'memory', open: () => Promise.resolve({ bucket: memoryCostBucket(), close: () => Promise.resolve() }) }];
+  const url = process.env['REDIS_URL'];
+  if (url) {
+    stores.push({
+      name: 'redis',
+      open: async () => {
+        const redis = await connectedRedis(url);
+        return {
+          bucket: redisCostBucket(redis, { prefix }),
+          close: async () => {
+            await removeKeys(redis, prefix);
+            await redis.quit();
+          },
+        };
+      },
+    });
+  }
+  return stores;
+}
