@@ -20,9 +20,10 @@ import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
 import { createServer, UNQUEUED_PATHS } from './server.js';
+import { memoryCostBucket } from './store/cost-bucket.js';
+import type { LeasedCostBucket } from './store/leased-bucket.js';
 import { openRedis } from './store/redis.js';
 import { sharedCostBucket } from './store/shared-cost-bucket.js';
-import { memoryCostBucket, type CostBucket } from './store/cost-bucket.js';
 import { createMetrics } from './metrics.js';
 import { runCli } from './cli/run.js';
 
@@ -44,8 +45,7 @@ await runCli(async () => {
   const metrics = createMetrics(database.pool);
   const readinessChecks: ReadinessCheck[] = [];
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
-  let costBucket: CostBucket = memoryCostBucket();
-  let closeCostBucket = () => Promise.resolve();
+  let shared: LeasedCostBucket | undefined;
   if (redis) {
     // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
     // its 2 s connect timeout), the fallback limits per process until it is, and ioredis keeps trying.
@@ -53,7 +53,7 @@ await runCli(async () => {
     readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
     // Redis down or slow: each process limits on its own (a client may spend its budget once per instance)
     // rather than failing requests; back to the shared budget when Redis answers.
-    const shared = sharedCostBucket(redis, {
+    shared = sharedCostBucket(redis, {
       onUnavailable(error) {
         metrics.storeUnavailable();
         logger.warn({ err: error }, 'redis is unavailable: cost budgets are kept per process until it is back');
@@ -63,9 +63,8 @@ await runCli(async () => {
         logger.info('redis is back: cost budgets are shared again');
       },
     });
-    costBucket = shared;
-    closeCostBucket = () => shared.close();
   }
+  const costBucket = shared ?? memoryCostBucket();
 
   let graphiqlToken: string | undefined;
   if (config.jwt.kind === 'secret' && config.jwt.development && config.env !== 'production') {
@@ -142,7 +141,7 @@ await runCli(async () => {
     }
     try {
       // Points leased to this instance and not spent go back to the shared budget before Redis closes.
-      await closeCostBucket();
+      await shared?.close();
       redis?.disconnect();
     } catch (error) {
       logger.error({ err: error }, 'closing redis failed');
