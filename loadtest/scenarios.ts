@@ -98,6 +98,17 @@ const AS_PRODUCTION = {
   LIMIT_DETAILS: 'false',
 };
 
+/**
+ * Tally with its request-path stages left out one by one, for the feed's rows and loadtest/stage-cost.ts: the
+ * same process, configuration and query otherwise. DISABLE_STAGES is refused in production, so the rows without
+ * a stage run as "test" with every production switch set as production sets it.
+ */
+export const STAGE_ENVS = {
+  all: WITH_REDIS,
+  withoutBudget: { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'budget' },
+  withoutLimitsOrBudget: { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'limits,budget' },
+};
+
 function feed(sizeName: 'demo' | 'load'): Scenario {
   return {
     name: 'feed',
@@ -115,16 +126,15 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
         { label: 'bare node:http + pg (1 SQL)', server: 'bare-pg', requests: [post({})], expectsNewestPosts: true },
         { label: 'PostGraphile v5', server: 'postgraphile', requests: [post({ query: NEWEST_POSTS_POSTGRAPHILE })], expectsNewestPosts: true },
         { label: 'Tally, loaders off (N+1)', server: 'tally-unbatched', requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true },
-        { label: 'Tally', server: 'tally', requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true, env: WITH_REDIS },
-        // What the limits and the budget cost, stage by stage (README: every stage earns its cost). The same
-        // process, configuration and query; DISABLE_STAGES is refused in production, so these rows run as
-        // "test" with every production switch set as production sets it. Rows run one after another, so their
-        // CPU per request drifts with the machine; the < 5% goal is checked side by side (loadtest/stage-cost.ts).
+        { label: 'Tally', server: 'tally', requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true, env: STAGE_ENVS.all },
+        // What the limits and the budget cost, stage by stage (README: every stage earns its cost). Rows run one
+        // after another, so their CPU per request drifts with the machine; the < 5% goal is checked side by side
+        // (loadtest/stage-cost.ts).
         ...(
           [
             ['Tally, cost budget in-process (no Redis)', { REDIS_URL: '' }],
-            ['Tally, without the budget', { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'budget' }],
-            ['Tally, without limits or budget', { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'limits,budget' }],
+            ['Tally, without the budget', STAGE_ENVS.withoutBudget],
+            ['Tally, without limits or budget', STAGE_ENVS.withoutLimitsOrBudget],
           ] as const
         ).map(([label, env]) => ({ label, server: 'tally' as const, requests: [post({ query: NEWEST_POSTS_TALLY })], expectsNewestPosts: true, env })),
       ]),

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { SEED_SIZES } from '../src/db/seed.js';
 import { buildTally, databaseUrl, ensureServices, prepareDatabase } from './prepare.js';
-import { NEWEST_POSTS_TALLY } from './scenarios.js';
+import { NEWEST_POSTS_TALLY, STAGE_ENVS } from './scenarios.js';
 import { startServer, type RunningServer } from './servers.js';
 
 const log = (line: string) => console.log(`[stage-cost] ${line}`);
@@ -23,13 +23,10 @@ const log = (line: string) => console.log(`[stage-cost] ${line}`);
 /** The issue's bound on what the limits, the cost report and the budget may add: ratio to the baseline. */
 const GOAL = 1.05;
 
-const WITH_REDIS = { REDIS_URL: 'redis://127.0.0.1:6379' };
-/** Production's switches, for rows that must run as "test" (DISABLE_STAGES is refused in production). */
-const AS_PRODUCTION = { NODE_ENV: 'test', INTROSPECTION: 'false', FIELD_SUGGESTIONS: 'false', GRAPHIQL: 'false', GET_QUERIES: 'false', LIMIT_DETAILS: 'false' };
-const BASELINE = { label: 'Tally without limits or budget', env: { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'limits,budget' } };
+const BASELINE = { label: 'Tally without limits or budget', env: STAGE_ENVS.withoutLimitsOrBudget };
 const VARIANTS = [
-  { label: 'Tally (limits, cost report, budget over Redis)', env: WITH_REDIS },
-  { label: 'Tally without the budget (limits only)', env: { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'budget' } },
+  { label: 'Tally (limits, cost report, budget over Redis)', env: STAGE_ENVS.all },
+  { label: 'Tally without the budget (limits only)', env: STAGE_ENVS.withoutBudget },
 ];
 
 interface Side {
