@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
-import { openRedis } from '../../src/store/redis.js';
+import { connectedRedis } from './redis-server.js';
 
 export interface BucketStore {
   readonly name: string;
@@ -15,12 +15,6 @@ export interface BucketStore {
 
 /** A key prefix unique to this run. */
 export const runPrefix = (): string => `tally-test:${randomBytes(6).toString('hex')}:`;
-
-export async function connectedRedis(url: string): Promise<Redis> {
-  const redis = openRedis(url);
-  await redis.connect();
-  return redis;
-}
 
 export async function removeKeys(redis: Redis, prefix: string): Promise<void> {
   const keys = await redis.keys(`${prefix}*`);

@@ -7,8 +7,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCostBucket, redisCostBucket, type BucketPolicy, type CostBucket } from '../../src/store/cost-bucket.js';
 import { withFallback } from '../../src/store/fallback.js';
-import { bucketStores, connectedRedis, removeKeys, runPrefix } from '../helpers/cost-buckets.js';
-import { redisServer, type RedisServer } from '../helpers/redis-server.js';
+import { bucketStores, removeKeys, runPrefix } from '../helpers/cost-buckets.js';
+import { connectedRedis, privateRedis } from '../helpers/redis-server.js';
 
 /** So slow that no test lasts long enough to see a point come back: exact counts. */
 const steady: BucketPolicy = { capacity: 10, restorePerSecond: 0.001 };
@@ -190,32 +190,21 @@ describe.runIf(redisUrl)('cost bucket on redis, from two instances', () => {
 });
 
 describe('cost bucket falling back to memory while redis is down', () => {
-  let server: RedisServer;
-  let redis: Redis | undefined;
-
-  beforeAll(async () => {
-    server = await redisServer();
-    await server.start();
-    redis = await connectedRedis(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const outage = privateRedis();
 
   it('serves every call from memory during an outage, reports it once, and returns to redis', async () => {
     const events: string[] = [];
     const fallback = memoryCostBucket();
-    const bucket = withFallback(redisCostBucket(redis!, { prefix }), fallback, {
+    const bucket = withFallback(redisCostBucket(outage.redis, { prefix }), fallback, {
       onUnavailable: () => events.push('unavailable'),
       onRecovered: () => events.push('recovered'),
     });
 
     const onRedis = await bucket.take('viewer:1', 4, steady);
     expect(onRedis.remaining).toBe(6);
-    expect(await redis!.exists(`${prefix}viewer:1`)).toBe(1);
+    expect(await outage.redis.exists(`${prefix}viewer:1`)).toBe(1);
 
-    await server.stop();
+    await outage.server.stop();
     // The fallback has its own budget, starting full; sequential and concurrent calls all resolve.
     expect(await bucket.take('viewer:1', 2, steady)).toMatchObject({ allowed: true, remaining: 8 });
     for (let i = 0; i < 10; i += 1) await bucket.take('viewer:2', 0, steady);
@@ -228,7 +217,7 @@ describe('cost bucket falling back to memory while redis is down', () => {
     // A charge Redis took is not refunded to memory, which never took it.
     expect(await bucket.refund('viewer:1', 4, steady, onRedis)).toMatchObject({ remaining: 8 });
 
-    await server.start();
+    await outage.server.start();
     // The client reconnects within its retry delay (at most 2 s), then the breaker's next probe finds Redis.
     for (let i = 0; i < 100 && !events.includes('recovered'); i += 1) {
       await bucket.take('viewer:5', 0, steady);
@@ -238,11 +227,11 @@ describe('cost bucket falling back to memory while redis is down', () => {
 
     // Redis again (the restarted server is empty, so viewer:1 starts full there).
     expect(await bucket.take('viewer:1', 1, steady)).toMatchObject({ remaining: 9 });
-    expect(await redis!.exists(`${prefix}viewer:1`)).toBe(1);
+    expect(await outage.redis.exists(`${prefix}viewer:1`)).toBe(1);
     // A charge memory took is refunded to memory, though Redis is back.
     expect(await bucket.refund('viewer:4', 3, steady, onMemory)).toMatchObject({ remaining: 8 });
     expect(await fallback.take('viewer:4', 0, steady)).toMatchObject({ remaining: 8 });
-    expect(await redis!.exists(`${prefix}viewer:4`)).toBe(0);
+    expect(await outage.redis.exists(`${prefix}viewer:4`)).toBe(0);
     expect(events).toEqual(['unavailable', 'recovered']);
   });
 });

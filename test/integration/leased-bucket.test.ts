@@ -3,13 +3,12 @@
  * a busy client's operations cost few shared-bucket calls, yet no point is spent that the shared bucket did not
  * give, two instances leasing one client never spend more than it holds, and every unspent point goes back.
  */
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryCostBucket, redisCostBucket, type BucketPolicy, type CostBucket } from '../../src/store/cost-bucket.js';
 import { withFallback } from '../../src/store/fallback.js';
 import { withLeases, type LeasedCostBucket } from '../../src/store/leased-bucket.js';
-import { bucketStores, connectedRedis, runPrefix } from '../helpers/cost-buckets.js';
-import { redisServer, type RedisServer } from '../helpers/redis-server.js';
+import { bucketStores, runPrefix } from '../helpers/cost-buckets.js';
+import { privateRedis } from '../helpers/redis-server.js';
 
 /** So slow that no test sees a point come back: exact counts. */
 const steady: BucketPolicy = { capacity: 1_000, restorePerSecond: 0.001 };
@@ -152,31 +151,21 @@ describe.each(bucketStores(prefix))('leases over the $name bucket', (store) => {
 });
 
 describe('leases over Redis with the in-process fallback, across an outage', () => {
-  let server: RedisServer;
-  let redis: Redis | undefined;
-  beforeAll(async () => {
-    server = await redisServer();
-    await server.start();
-    redis = await connectedRedis(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const outage = privateRedis();
 
   it('refunds a charge to the store that took it, whichever store the lease holds now', async () => {
     const fallback = memoryCostBucket();
     const events: string[] = [];
-    const primary = redisCostBucket(redis!, { prefix });
+    const primary = redisCostBucket(outage.redis, { prefix });
     const instance = withLeases(withFallback(primary, fallback, { onUnavailable: () => events.push('down'), onRecovered: () => events.push('up') }));
     const key = freshKey();
 
-    await server.stop();
+    await outage.server.stop();
     const onFallback = await instance.take(key, 100, steady);
     expect(onFallback.allowed).toBe(true);
     expect(await fallback.take(key, 0, steady)).toMatchObject({ remaining: 900 });
 
-    await server.start();
+    await outage.server.start();
     // New clients' calls reach the breaker (a known client is served from its lease) until it finds Redis.
     for (let i = 0; i < 100 && !events.includes('up'); i += 1) {
       await instance.take(freshKey(), 0, steady);
