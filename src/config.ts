@@ -4,9 +4,21 @@
  * instead of failing on the first request that needs it.
  */
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Which documents run: `trusted`, only those of the manifests built with the clients (production's default);
+ * `open`, those and automatic persisted queries and any document sent (everywhere else).
+ */
+export const PERSISTED_MODES = ['trusted', 'open'] as const;
+export type PersistedMode = (typeof PERSISTED_MODES)[number];
+
+/** Tally's own operations (persisted-queries/), built by `npm run persisted:build`. */
+export const DEFAULT_MANIFEST = fileURLToPath(new URL('../persisted-queries/manifest.json', import.meta.url));
 
 /** Request-path stages a load test may turn off to measure what each costs (DISABLE_STAGES, never in production). */
 export const STAGES = ['limits', 'budget'] as const;
@@ -88,6 +100,14 @@ const envSchema = z
     GRAPHIQL: boolean,
     GET_QUERIES: boolean,
     LIMIT_DETAILS: boolean,
+    // Persisted operations and caching (src/persisted/, src/cache/).
+    PERSISTED_OPERATIONS: unsetIfEmpty(z.enum(PERSISTED_MODES).optional()),
+    PERSISTED_MANIFESTS: optionalString,
+    APQ_TTL_SECONDS: integer(86_400, 1, 30 * 86_400),
+    APQ_MAX_DOCUMENTS: integer(10_000, 1, 10_000_000),
+    RESPONSE_CACHE: boolean,
+    RESPONSE_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
+    USER_CACHE_TTL_SECONDS: integer(60, 0, 86_400),
   })
   .superRefine((env, ctx) => {
     if (env.TRUSTED_PROXIES !== undefined) {
@@ -160,6 +180,27 @@ export interface Config {
   /** Leading bits of an IPv6 address that name one anonymous client (src/client-address.ts). */
   readonly anonymousIpv6Prefix: number;
   readonly hardening: Hardening;
+  readonly persisted: PersistedConfig;
+  readonly cache: CacheConfig;
+}
+
+export interface PersistedConfig {
+  readonly mode: PersistedMode;
+  /** Manifest files of trusted documents, absolute paths. */
+  readonly manifests: readonly string[];
+  /** How long an automatic persisted query stays registered after its registration. */
+  readonly apqTtlSeconds: number;
+  /** Documents the in-process APQ store keeps (least recently used go first); Redis bounds by time. */
+  readonly apqMaxDocuments: number;
+}
+
+export interface CacheConfig {
+  /** Queries over GET answered from the response cache (src/cache/). */
+  readonly responses: boolean;
+  /** Entries the in-process response cache keeps; Redis bounds by time (each entry's max-age). */
+  readonly maxEntries: number;
+  /** Users by id kept this long behind the loader (cache-aside); 0 turns it off. */
+  readonly userTtlSeconds: number;
 }
 
 /** An address (`10.0.0.5`, `::1`) or a CIDR range (`10.0.0.0/8`, `fd00::/8`), or undefined when it is neither. */
@@ -217,7 +258,7 @@ export interface Hardening {
   /** "Did you mean …?" left in error messages (off in production). */
   readonly fieldSuggestions: boolean;
   readonly graphiql: boolean;
-  /** Queries over GET (off in production until persisted operations, which GET will then require). */
+  /** Whole documents over GET (off in production, where GET carries a persisted operation's id). */
   readonly getQueries: boolean;
   /** Limit errors say the measured value and the limit (off in production, except for cost). */
   readonly limitDetails: boolean;
@@ -293,6 +334,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       graphiql: flag(env.GRAPHIQL, !production),
       getQueries: flag(env.GET_QUERIES, !production),
       limitDetails: flag(env.LIMIT_DETAILS, !production),
+    }),
+    persisted: Object.freeze({
+      mode: env.PERSISTED_OPERATIONS ?? (production ? 'trusted' : 'open'),
+      manifests: Object.freeze(env.PERSISTED_MANIFESTS?.split(',').map((path) => resolve(path.trim())) ?? [DEFAULT_MANIFEST]),
+      apqTtlSeconds: env.APQ_TTL_SECONDS,
+      apqMaxDocuments: env.APQ_MAX_DOCUMENTS,
+    }),
+    cache: Object.freeze({
+      responses: flag(env.RESPONSE_CACHE, true),
+      maxEntries: env.RESPONSE_CACHE_MAX_ENTRIES,
+      userTtlSeconds: env.USER_CACHE_TTL_SECONDS,
     }),
   } satisfies Config);
 }

@@ -24,7 +24,9 @@ import { memoryCostBucket } from './store/cost-bucket.js';
 import type { LeasedCostBucket } from './store/leased-bucket.js';
 import { openRedis } from './store/redis.js';
 import { sharedCostBucket } from './store/shared-cost-bucket.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type StoreUse } from './metrics.js';
+import { memoryDocumentStore, redisDocumentStore } from './store/document-store.js';
+import type { FallbackHooks } from './store/fallback.js';
 import { runCli } from './cli/run.js';
 
 const KEY_SWEEP_INTERVAL_MS = 3_600_000;
@@ -43,6 +45,17 @@ await runCli(async () => {
   }
 
   const metrics = createMetrics(database.pool);
+  // Each use of Redis degrades on its own and says so once per outage, counted by use.
+  const outage = (use: StoreUse, meanwhile: string): FallbackHooks => ({
+    onUnavailable(error) {
+      metrics.storeUnavailable(use);
+      logger.warn({ err: error, use }, `redis is unavailable: ${meanwhile} until it is back`);
+    },
+    onRecovered() {
+      metrics.storeRecovered(use);
+      logger.info({ use }, 'redis is back');
+    },
+  });
   const readinessChecks: ReadinessCheck[] = [];
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   let shared: LeasedCostBucket | undefined;
@@ -53,18 +66,14 @@ await runCli(async () => {
     readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
     // Redis down or slow: each process limits on its own (a client may spend its budget once per instance)
     // rather than failing requests; back to the shared budget when Redis answers.
-    shared = sharedCostBucket(redis, {
-      onUnavailable(error) {
-        metrics.storeUnavailable();
-        logger.warn({ err: error }, 'redis is unavailable: cost budgets are kept per process until it is back');
-      },
-      onRecovered() {
-        metrics.storeRecovered();
-        logger.info('redis is back: cost budgets are shared again');
-      },
-    });
+    shared = sharedCostBucket(redis, outage('cost', 'cost budgets are kept per process'));
   }
   const costBucket = shared ?? memoryCostBucket();
+  const documentStore = redis
+    ? redisDocumentStore(redis, outage('documents', 'automatic persisted queries are not registered (trusted documents still run)'), {
+        ttlSeconds: config.persisted.apqTtlSeconds,
+      })
+    : memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments });
 
   let graphiqlToken: string | undefined;
   if (config.jwt.kind === 'secret' && config.jwt.development && config.env !== 'production') {
@@ -86,6 +95,7 @@ await runCli(async () => {
     metrics,
     penaltyBox,
     clientAddress,
+    documentStore,
   });
   const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
   const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });

@@ -19,10 +19,19 @@ export interface RequestObservation {
 export interface Metrics {
   readonly registry: Registry;
   observe(observation: RequestObservation): void;
-  /** The shared store (Redis) stopped answering: the per-process fallback serves until it does again. */
-  storeUnavailable(): void;
-  storeRecovered(): void;
+  /** The shared store (Redis) stopped answering for one use: its fallback serves until it does again. */
+  storeUnavailable(use: StoreUse): void;
+  storeRecovered(use: StoreUse): void;
+  /** A response-cache lookup (src/cache/response-cache.ts): served from the cache, or executed. */
+  responseCache(result: 'hit' | 'miss' | 'not_modified'): void;
+  /** Entries dropped because a mutation changed what they show. */
+  responseCacheInvalidations(entries: number): void;
+  /** A user-row lookup behind the loader (src/cache/user-cache.ts). */
+  userCache(result: 'hit' | 'miss', count: number): void;
 }
+
+/** What Tally keeps in Redis, each degrading on its own when Redis is down. */
+export type StoreUse = 'cost' | 'documents' | 'responses' | 'users';
 
 export function createMetrics(pool: pg.Pool | undefined): Metrics {
   const registry = new Registry();
@@ -72,15 +81,33 @@ export function createMetrics(pool: pg.Pool | undefined): Metrics {
 
   const storeOutages = new Counter({
     name: 'tally_store_outages_total',
-    help: 'Times the shared store (Redis) stopped answering and the per-process fallback took over.',
+    help: 'Times the shared store (Redis) stopped answering for a use (cost, documents, responses, users) and its fallback took over.',
+    labelNames: ['use'] as const,
     registers,
   });
   const storeAvailable = new Gauge({
     name: 'tally_store_available',
-    help: '1 while the shared store (Redis) answers, 0 while the per-process fallback serves instead.',
+    help: '1 while the shared store (Redis) answers for a use, 0 while its fallback serves instead.',
+    labelNames: ['use'] as const,
     registers,
   });
-  storeAvailable.set(1);
+  const responseLookups = new Counter({
+    name: 'tally_response_cache_requests_total',
+    help: 'Cacheable GET requests by result: hit (served from the cache), not_modified (304 from the cache), miss (executed).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const invalidations = new Counter({
+    name: 'tally_response_cache_invalidations_total',
+    help: 'Response-cache entries dropped because a mutation changed what they show.',
+    registers,
+  });
+  const userLookups = new Counter({
+    name: 'tally_user_cache_lookups_total',
+    help: 'Users looked up by id behind the loader, by result: hit (from the cache) or miss (from the database).',
+    labelNames: ['result'] as const,
+    registers,
+  });
 
   const operations = new Set<string>();
   const bounded = (operation: string) => {
@@ -99,12 +126,21 @@ export function createMetrics(pool: pg.Pool | undefined): Metrics {
       statements.observe({ operation: label }, sqlStatements);
       for (const code of errorCodes) errors.inc({ operation: label, code });
     },
-    storeUnavailable() {
-      storeOutages.inc();
-      storeAvailable.set(0);
+    storeUnavailable(use) {
+      storeOutages.inc({ use });
+      storeAvailable.set({ use }, 0);
     },
-    storeRecovered() {
-      storeAvailable.set(1);
+    storeRecovered(use) {
+      storeAvailable.set({ use }, 1);
+    },
+    responseCache(result) {
+      responseLookups.inc({ result });
+    },
+    responseCacheInvalidations(entries) {
+      invalidations.inc(entries);
+    },
+    userCache(result, count) {
+      userLookups.inc({ result }, count);
     },
   };
 }

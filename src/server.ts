@@ -14,6 +14,9 @@
  *     → static limits: batch, document length, string variables,     src/plugins/use-operation-limits.ts, src/limits/
  *       tokens (parse), depth, aliases, directives, root fields,
  *       introspection (before validation)
+ *     → persisted operations: id → trusted document (manifests),     src/plugins/use-persisted-operations.ts,
+ *       APQ hash → registered document (Redis); trusted mode          src/persisted/, src/store/document-store.ts
+ *       refuses any other document
  *     → parse + validate (yoga's caches)
  *     → variables coerced by graphql-js (clear messages)             src/plugins/use-variable-coercion.ts
  *     → cost: priced (≤ MAX_COST), charged to the client's bucket     src/plugins/use-cost-budget.ts, src/cost/,
@@ -58,6 +61,9 @@ import { useCostBudget } from './plugins/use-cost-budget.js';
 import { useErrorLimit } from './plugins/use-error-limit.js';
 import { useNoSuggestions } from './plugins/use-no-suggestions.js';
 import { useOperationLimits } from './plugins/use-operation-limits.js';
+import { usePersistedOperations } from './plugins/use-persisted-operations.js';
+import { loadTrustedDocuments, type TrustedDocuments } from './persisted/trusted-documents.js';
+import { memoryDocumentStore, type DocumentStore } from './store/document-store.js';
 import { useRequestPolicy } from './plugins/use-request-policy.js';
 import type { CostBucket } from './store/cost-bucket.js';
 import type { PenaltyBox } from './penalty-box.js';
@@ -81,6 +87,10 @@ export interface ServerOptions {
   readonly penaltyBox?: PenaltyBox;
   /** Who an anonymous client is; main.ts hands the box in front the same one. Built from the config when not given. */
   readonly clientAddress?: ClientAddress;
+  /** The trusted documents; read from the config's manifests when not given. */
+  readonly trustedDocuments?: TrustedDocuments;
+  /** Where automatic persisted queries are registered: Redis shared by all instances, or in-process when not given. */
+  readonly documentStore?: DocumentStore;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -143,7 +153,13 @@ export function createServer(options: ServerOptions): TallyServer {
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useRequestPolicy({ graphqlEndpoint: GRAPHQL_PATH, getQueries: hardening.getQueries }),
       useAuth(options.verifyToken),
+      // Before the persisted stage: a document sent to be registered is held to the length limit first.
       ...(config.disabledStages.has('limits') ? [] : [useOperationLimits({ limits, introspection: hardening.introspection, details: hardening.limitDetails })]),
+      usePersistedOperations({
+        mode: config.persisted.mode,
+        trusted: options.trustedDocuments ?? loadTrustedDocuments(config.persisted.manifests),
+        registered: options.documentStore ?? memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments }),
+      }),
       useVariableCoercion(),
       ...(config.disabledStages.has('budget')
         ? []

@@ -8,6 +8,8 @@ import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { Kind } from 'graphql';
 import type { Context } from '../context.js';
+import type { CacheDirectives } from '../cache/directive.js';
+import { privateHint } from '../cache/directive.js';
 import type { CostDirectives } from '../cost/directives.js';
 import { AppError, badInput } from '../errors.js';
 import { storableInstant } from './instant.js';
@@ -20,7 +22,7 @@ export const NODE_TYPES: ReadonlySet<string> = new Set(['User', 'Post', 'Transac
 
 export const builder = new SchemaBuilder<{
   Context: Context;
-  Directives: CostDirectives;
+  Directives: CostDirectives & CacheDirectives;
   AuthScopes: {
     /** Any signed-in viewer. */
     viewer: boolean;
@@ -66,10 +68,11 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { nullable: false },
     nodeTypeOptions: { description: 'An object with a globally unique, opaque ID (the Relay Global Object Identification spec).' },
     pageInfoTypeOptions: { description: 'Where a page sits in its connection, and the cursors to page on from it.' },
-    nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it does not exist or is not visible to the viewer.' },
+    // Private: the same ID answers its owner and others differently (a transaction is visible only to its owner).
+    nodeQueryOptions: { directives: privateHint, description: 'Fetches any object by its global ID; null when it does not exist or is not visible to the viewer.' },
     nodesQueryOptions: {
       // Priced as if every ID were found (`ids` is not a number, so it cannot be a slicing argument).
-      directives: { listSize: { assumedSize: MAX_NODE_IDS } },
+      directives: { listSize: { assumedSize: MAX_NODE_IDS }, ...privateHint },
       description: `Fetches up to ${MAX_NODE_IDS} objects by their global IDs, in the order given; null for each that does not exist or is not visible.`,
       resolve: (_root, { ids }, _context, _info, resolveNodes) => {
         if (ids.length > MAX_NODE_IDS) throw badInput(`"ids" holds ${ids.length} IDs, above the maximum of ${MAX_NODE_IDS}.`, 'ids');

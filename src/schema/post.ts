@@ -7,6 +7,7 @@ import { parseRowId } from './ids.js';
 import { PAGED, parsePageArgs, toConnection } from './pagination.js';
 import { selects } from './selection.js';
 import { User } from './user.js';
+import { privateHint, publicHint } from '../cache/directive.js';
 
 export const Post = builder.objectRef<PostRow>('Post');
 
@@ -52,6 +53,7 @@ builder.queryFields((t) => ({
     {
       type: Post,
       ...PAGED,
+      directives: { ...PAGED.directives, ...publicHint },
       description: 'Every post, newest first.',
       resolve: async (_root, args, context, info) => {
         const page = parsePageArgs('posts', args);
@@ -66,7 +68,7 @@ builder.queryFields((t) => ({
       type: Post,
       nullable: true,
       // A join over the viewer's follows per page: dearer than a page of `posts`.
-      directives: { ...PAGED.directives, cost: { weight: FEED_WEIGHT } },
+      directives: { ...PAGED.directives, cost: { weight: FEED_WEIGHT }, ...privateHint },
       description: 'The posts of the users the viewer follows, newest first. Needs a signed-in viewer.',
       authScopes: { viewer: true },
       resolve: async (_root, args, context, info) => {

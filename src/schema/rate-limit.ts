@@ -30,7 +30,8 @@ const RateLimit = builder.objectRef<CostReport>('RateLimit').implement({
 builder.queryField('rateLimit', (t) =>
   t.field({
     type: RateLimit,
-    directives: { cost: { weight: 0 } },
+    // Never cached: it is this moment's budget.
+    directives: { cost: { weight: 0 }, cacheControl: { maxAge: 0 } },
     description: 'The client\'s cost budget. Free: asking spends nothing.',
     resolve: (_root, _args, context) => {
       // Only a load test leaves the budget stage out (DISABLE_STAGES, refused in production).

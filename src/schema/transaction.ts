@@ -6,6 +6,7 @@ import { parseRowId } from './ids.js';
 import { Money } from './money.js';
 import { PAGED, parsePageArgs, toConnection } from './pagination.js';
 import { User } from './user.js';
+import { privateField } from '../cache/directive.js';
 
 const KIND_DESCRIPTIONS = {
   DEPOSIT: 'Money paid into the account.',
@@ -25,6 +26,7 @@ export const Transaction = builder.objectRef<TransactionRow>('Transaction');
 
 builder.node(Transaction, {
   description: 'An immutable entry in one user\'s ledger. Visible only to that user.',
+  directives: privateField,
   id: { resolve: (entry) => entry.id, parse: parseRowId('Transaction') },
   // Another user's entry is reported as absent (null), so a global ID does not reveal that it exists.
   loadMany: (ids, context) =>
@@ -77,6 +79,7 @@ builder.objectField(User, 'transactions', (t) =>
       ...PAGED,
       nullable: true,
       description: 'The ledger of this user, newest first. Private: only the user themselves may read it.',
+      directives: { ...PAGED.directives, ...privateField },
       args: { filter: t.arg({ type: TransactionFilter, description: 'Narrows the ledger.' }) },
       authScopes: (user) => ({ self: user.id }),
       resolve: async (user, args, context) => {

@@ -5,6 +5,7 @@ import { builder } from './builder.js';
 import { viewerRow } from './existing-viewer.js';
 import { parseRowId } from './ids.js';
 import { Money } from './money.js';
+import { privateField, privateHint, publicHint } from '../cache/directive.js';
 
 export const User = builder.objectRef<UserRow>('User');
 const parseUserId = parseRowId('User');
@@ -21,12 +22,14 @@ builder.node(User, {
     email: t.exposeString('email', {
       nullable: true,
       description: 'The email address. Private: only the user themselves may read it.',
+      directives: privateField,
       authScopes: (user) => ({ self: user.id }),
     }),
     balance: t.field({
       type: Money,
       nullable: true,
       description: 'The current balance of the account. Private: only the user themselves may read it.',
+      directives: privateField,
       authScopes: (user) => ({ self: user.id }),
       resolve: async (user, _args, context) => {
         const account = await context.loaders.account.load(user.id);
@@ -41,12 +44,14 @@ builder.queryFields((t) => ({
     type: User,
     nullable: true,
     description: 'The signed-in user; null when the request carries no token.',
+    directives: privateHint,
     resolve: (_root, _args, context) => viewerRow(context),
   }),
   user: t.field({
     type: User,
     nullable: true,
     description: 'A user by username (case-insensitive) or by global ID: pass exactly one. Null when there is none.',
+    directives: publicHint,
     args: {
       username: t.arg.string({ description: 'The username, such as "demo".' }),
       id: t.arg.globalID({ for: [User], description: 'The global ID of a User.' }),

@@ -15,8 +15,11 @@ export interface FallbackHooks {
 
 const SKIP_PRIMARY_MS = 1_000;
 
-/** The breaker: runs each call on the primary unless it is known down, and on the fallback otherwise. */
-function failover(hooks: FallbackHooks) {
+/**
+ * The breaker: runs each call on the primary unless it is known down, and on the fallback otherwise. Every
+ * Redis-backed store shares it (the cost bucket here, the APQ documents, the response and user caches).
+ */
+export function failover(hooks: FallbackHooks) {
   let down = false;
   let retryAt = 0;
   return async function route<T>(onPrimary: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {

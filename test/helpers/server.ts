@@ -12,6 +12,7 @@ import { memoryCostBucket, type CostBucket } from '../../src/store/cost-bucket.j
 import { createPenaltyBox, type PenaltyBox } from '../../src/penalty-box.js';
 import { openRedis } from '../../src/store/redis.js';
 import { sharedCostBucket } from '../../src/store/shared-cost-bucket.js';
+import { memoryDocumentStore, redisDocumentStore, type DocumentStore } from '../../src/store/document-store.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -54,19 +55,34 @@ const UNLIMITED_BUDGETS = {
 };
 
 /**
- * The cost bucket main.ts builds: Redis when REDIS_URL is set (under a prefix of this server's own, so test
- * files running at once never share a budget) behind the same fallback and leases, the in-process twin alone
- * otherwise. Tests that close a server to make its database fail thus still meet a budget stage that answers.
+ * The stores main.ts builds: Redis when REDIS_URL is set (under a prefix of this server's own, so test files
+ * running at once never share a budget or a registration, unless two servers are given one prefix to share)
+ * behind the same fallbacks and leases; the in-process twins alone otherwise. Tests that close a server to make
+ * its database fail thus still meet a budget stage that answers.
  * Await `ready` before the first request: the client queues nothing while it connects (no offline queue).
  * (test/integration/cost-bucket.test.ts and shared-budget.test.ts test Redis itself, without the fallback.)
  */
-export function testCostBucket(): { bucket: CostBucket; ready: Promise<void>; close(): Promise<void> } {
+export function testStores(config: Config, prefix = `tally:test:${randomUUID()}:`): {
+  bucket: CostBucket;
+  documents: DocumentStore;
+  ready: Promise<void>;
+  close(): Promise<void>;
+} {
   const url = process.env['REDIS_URL'];
-  if (!url) return { bucket: memoryCostBucket(), ready: Promise.resolve(), close: () => Promise.resolve() };
+  if (!url) {
+    return {
+      bucket: memoryCostBucket(),
+      documents: memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments }),
+      ready: Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+  }
   const redis = openRedis(url);
-  const bucket = sharedCostBucket(redis, { onUnavailable: () => {}, onRecovered: () => {} }, { prefix: `tally:test:${randomUUID()}:cost:` });
+  const quiet = { onUnavailable: () => {}, onRecovered: () => {} };
+  const bucket = sharedCostBucket(redis, quiet, { prefix: `${prefix}cost:` });
   return {
     bucket,
+    documents: redisDocumentStore(redis, quiet, { ttlSeconds: config.persisted.apqTtlSeconds, prefix: `${prefix}apq:` }),
     ready: redis.connect(),
     close: async () => {
       await bucket.close();
@@ -75,12 +91,17 @@ export function testCostBucket(): { bucket: CostBucket; ready: Promise<void>; cl
   };
 }
 
-export async function startTestServer(env: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Servers given the same prefix share their Redis stores (budgets, registrations), as instances do. */
+  readonly redisPrefix?: string;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, logger?: Logger, options: TestServerOptions = {}): Promise<TestServer> {
   const config = loadConfig({ NODE_ENV: 'test', ...UNLIMITED_BUDGETS, ...env });
   const testDb = await createTestDatabase();
   const log = logger ?? createLogger(config);
   const events = createEventBus(log);
-  const store = testCostBucket();
+  const store = testStores(config, options.redisPrefix);
   await store.ready;
   const penaltyBox = createPenaltyBox();
   const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
@@ -91,6 +112,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     verifyToken: createTokenVerifier(config.jwt),
     events,
     costBucket: store.bucket,
+    documentStore: store.documents,
     penaltyBox,
     clientAddress,
   });

@@ -291,6 +291,8 @@ describe('in production', () => {
   beforeAll(async () => {
     production = await startTestServer({
       NODE_ENV: 'production',
+      // Open documents: this tests tokens, not which documents run.
+      PERSISTED_OPERATIONS: 'open',
       JWT_SECRET: 'a-production-secret-of-at-least-32-chars',
       JWT_ISSUER: 'https://tally.example/',
       JWT_AUDIENCE: 'tally-production',

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApolloManifest } from '../../src/persisted/manifest.js';
 import { withCost } from '../helpers/assertions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -96,9 +98,11 @@ describe('in production', () => {
     expect(body).not.toMatch(/<html|graphiql/i);
   });
 
-  it('still answers GraphQL and health checks', async () => {
-    const response = await production.graphql('{ viewer { id } }');
-    expect(response.body).toEqual(withCost({ data: { viewer: null } }));
+  it('still answers GraphQL (its trusted documents, by id) and health checks', async () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../persisted-queries/manifest.json', import.meta.url), 'utf8')) as ApolloManifest;
+    const viewer = manifest.operations.find((operation) => operation.name === 'Viewer')!;
+    const response = await production.fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ documentId: viewer.id }) });
+    expect(await response.json()).toEqual(withCost({ data: { viewer: null } }));
     expect((await production.fetch('/healthz')).status).toBe(200);
   });
 });

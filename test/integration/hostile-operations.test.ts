@@ -56,7 +56,8 @@ beforeAll(async () => {
   [dev, raised, production, quiet] = await Promise.all([
     start('development', { NODE_ENV: 'development' }),
     start('raised limits', { NODE_ENV: 'development', MAX_DEPTH: '20', MAX_ALIASES: '2000', MAX_DOCUMENT_LENGTH: '1000000' }),
-    start('production', { NODE_ENV: 'production', ...JWT }),
+    // Open documents, so the limits themselves are seen in production (trusted mode refuses these before them).
+    start('production', { NODE_ENV: 'production', PERSISTED_OPERATIONS: 'open', ...JWT }),
     start('LIMIT_DETAILS=false', { NODE_ENV: 'development', LIMIT_DETAILS: 'false' }),
   ]);
 });

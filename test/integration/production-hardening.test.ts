@@ -40,7 +40,9 @@ async function start(env: Record<string, string>): Promise<Target> {
 
 beforeAll(async () => {
   [production, development] = await Promise.all([
-    start({ NODE_ENV: 'production', ...JWT }),
+    // Open documents: these are production's answers to documents a trusted-only server would refuse before
+    // any of them (test/integration/persisted-serving.test.ts), as an operator running open mode sees them.
+    start({ NODE_ENV: 'production', PERSISTED_OPERATIONS: 'open', ...JWT }),
     // MAX_ERRORS raised: development shows every error, so the cap in production is seen to do something.
     start({ NODE_ENV: 'development', MAX_ERRORS: '1000' }),
   ]);
