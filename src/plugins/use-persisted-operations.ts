@@ -44,7 +44,10 @@ const MAX_ID_LENGTH = 128;
 /** The operation's id and whether it came as an APQ hash, from the body (POST) or the query string (GET). */
 export function persistedIdOf(params: GraphQLParams & Record<string, unknown>, url: URL | undefined): { id: unknown; apq: boolean } | undefined {
   const persistedQuery = (params.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
-  if (persistedQuery && typeof persistedQuery === 'object') return { id: persistedQuery.sha256Hash, apq: true };
+  if (persistedQuery && typeof persistedQuery === 'object') {
+    if (persistedQuery.version !== 1) throw refusal('PERSISTED_QUERY_ID_INVALID', 'extensions.persistedQuery.version must be 1, the only version of automatic persisted queries.', 400);
+    return { id: persistedQuery.sha256Hash, apq: true };
+  }
   for (const name of ID_PARAMETERS) {
     const value = params[name] ?? url?.searchParams.get(name) ?? undefined;
     if (value !== undefined) return { id: value, apq: false };
@@ -53,6 +56,8 @@ export function persistedIdOf(params: GraphQLParams & Record<string, unknown>, u
 }
 
 export function usePersistedOperations({ mode, trusted, registered }: PersistedOperationOptions): Plugin {
+  // Registrations wait until their document has parsed and validated, so only documents that run are kept.
+  const registrations = new WeakMap<Request, { hash: string; query: string }>();
   return {
     async onParams({ params, request, setParams }) {
       const method = request.method;
@@ -70,7 +75,7 @@ export function usePersistedOperations({ mode, trusted, registered }: PersistedO
           if (typeof persisted.id !== 'string' || persisted.id.toLowerCase() !== sha256Hex(query)) {
             throw refusal('PERSISTED_QUERY_HASH_MISMATCH', 'extensions.persistedQuery.sha256Hash is not the sha256 of the query sent with it.', 400);
           }
-          await registered.set(persisted.id.toLowerCase(), query);
+          registrations.set(request, { hash: persisted.id.toLowerCase(), query });
         }
         return;
       }
@@ -92,6 +97,12 @@ export function usePersistedOperations({ mode, trusted, registered }: PersistedO
       }
       // Only the parameters GraphQL-over-HTTP defines go on: yoga refuses any other, such as the id's own.
       setParams({ query: document, operationName: params.operationName, variables: params.variables, extensions: params.extensions });
+    },
+
+    async onExecute({ args }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      const registration = request && registrations.get(request);
+      if (registration) await registered.set(registration.hash, registration.query);
     },
   };
 }

@@ -166,6 +166,17 @@ describe('open mode: automatic persisted queries', () => {
     expect(codeOf((await read(await post(first, { extensions: { persistedQuery } }))).body)).toBe('PERSISTED_QUERY_NOT_FOUND');
   });
 
+  it('keeps only registrations whose document validates, and only APQ version 1', async () => {
+    const query = `{ noSuchField } # ${randomUUID()}`;
+    const persistedQuery = { version: 1, sha256Hash: sha256Hex(query) };
+    const invalid = await read(await post(first, { query, extensions: { persistedQuery } }));
+    expect(codeOf(invalid.body)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(codeOf((await read(await post(first, { extensions: { persistedQuery } }))).body)).toBe('PERSISTED_QUERY_NOT_FOUND');
+    const version2 = await read(await post(first, { extensions: { persistedQuery: { version: 2, sha256Hash: newestPosts.id } } }));
+    expect(version2.status).toBe(400);
+    expect(codeOf(version2.body)).toBe('PERSISTED_QUERY_ID_INVALID');
+  });
+
   it('still runs trusted documents by id and arbitrary documents', async () => {
     expect((await read(await post(first, { documentId: newestPosts.id }))).body.errors).toBeUndefined();
     expect((await read(await post(first, { query: '{ posts(first: 1) { edges { cursor } } }' }))).body.errors).toBeUndefined();
