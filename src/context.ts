@@ -1,6 +1,7 @@
 /** The per-request GraphQL context: who is asking, the request's own loaders, and its statement-counting db. */
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Viewer } from './auth/jwt.js';
+import type { UserCache } from './cache/user-cache.js';
 import type { Database, Db } from './db/client.js';
 import type { EventBus } from './events.js';
 import { createLoaders, type Loaders } from './loaders/index.js';
@@ -33,6 +34,7 @@ export interface Context {
 export interface ContextOptions {
   /** false only in load tests, to measure the N+1 that batching removes (config UNBATCHED_LOADERS). */
   readonly batch: boolean;
+  readonly users?: UserCache | undefined;
   readonly events: EventBus;
   readonly maxAmountMajor: bigint;
 }
@@ -45,7 +47,7 @@ export function createContext(database: Database, options: ContextOptions) {
     });
     return {
       viewer: scope.viewer,
-      loaders: createLoaders(db, { batch: options.batch }),
+      loaders: createLoaders(db, { batch: options.batch, users: options.users }),
       db,
       lookahead: options.batch,
       events: options.events,

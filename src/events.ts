@@ -1,6 +1,8 @@
 /**
  * What happened, told after the database committed it, to whoever listens (caches, subscriptions): the mutations
- * publish without knowing who listens. In-process for now; the interface is all a Redis-backed bus would change.
+ * publish without knowing who listens, and wait for the listeners before they answer, so the response cache has
+ * dropped what a write changed before its client (or anyone it tells) can read again. In-process; the response
+ * cache carries a write to the other instances through Redis (src/store/response-store.ts).
  */
 import type { Logger } from './logger.js';
 
@@ -10,10 +12,11 @@ export type DomainEvent =
   | { readonly type: 'follow.created' | 'follow.removed'; readonly followerId: number; readonly followeeId: number }
   | { readonly type: 'ledger.moved'; readonly entryIds: readonly number[]; readonly userIds: readonly number[] };
 
-export type Listener = (event: DomainEvent) => void;
+export type Listener = (event: DomainEvent) => void | Promise<void>;
 
 export interface EventBus {
-  publish(event: DomainEvent): void;
+  /** Resolves once every listener has finished; never rejects (the write is committed whatever they do). */
+  publish(event: DomainEvent): Promise<void>;
   /** Returns the function that stops listening. */
   subscribe(listener: Listener): () => void;
 }
@@ -21,14 +24,11 @@ export interface EventBus {
 export function createEventBus(logger: Logger): EventBus {
   const listeners = new Set<Listener>();
   return {
-    publish(event) {
-      for (const listener of listeners) {
-        // The write is committed whatever a listener does: its failure is logged, never the client's error.
-        try {
-          listener(event);
-        } catch (error) {
-          logger.error({ err: error, event: event.type }, 'an event listener failed');
-        }
+    async publish(event) {
+      // The write is committed whatever a listener does: its failure is logged, never the client's error.
+      const outcomes = await Promise.allSettled([...listeners].map(async (listener) => listener(event)));
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') logger.error({ err: outcome.reason, event: event.type }, 'an event listener failed');
       }
     },
     subscribe(listener) {

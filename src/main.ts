@@ -4,10 +4,8 @@
  * when the drain deadline had to cut requests short.
  */
 import { createServer as createHttpServer } from 'node:http';
-import { withAdmission } from './admission.js';
-import { withParsedJsonBody } from './http-body.js';
 import { createClientAddress } from './client-address.js';
-import { createPenaltyBox, withPenaltyBox } from './penalty-box.js';
+import { createPenaltyBox } from './penalty-box.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -19,14 +17,12 @@ import { createEventBus } from './events.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
-import { createServer, UNQUEUED_PATHS } from './server.js';
-import { memoryCostBucket } from './store/cost-bucket.js';
-import type { LeasedCostBucket } from './store/leased-bucket.js';
+import { createRequestListener, createServer } from './server.js';
+import { loadTrustedDocuments } from './persisted/trusted-documents.js';
 import { openRedis } from './store/redis.js';
-import { sharedCostBucket } from './store/shared-cost-bucket.js';
-import { createMetrics, type StoreUse } from './metrics.js';
-import { memoryDocumentStore, redisDocumentStore } from './store/document-store.js';
-import type { FallbackHooks } from './store/fallback.js';
+import { createMetrics } from './metrics.js';
+import { outageHooks } from './store/outage.js';
+import { createCaches, openStores } from './stores.js';
 import { runCli } from './cli/run.js';
 
 const KEY_SWEEP_INTERVAL_MS = 3_600_000;
@@ -45,35 +41,17 @@ await runCli(async () => {
   }
 
   const metrics = createMetrics(database.pool);
-  // Each use of Redis degrades on its own and says so once per outage, counted by use.
-  const outage = (use: StoreUse, meanwhile: string): FallbackHooks => ({
-    onUnavailable(error) {
-      metrics.storeUnavailable(use);
-      logger.warn({ err: error, use }, `redis is unavailable: ${meanwhile} until it is back`);
-    },
-    onRecovered() {
-      metrics.storeRecovered(use);
-      logger.info({ use }, 'redis is back');
-    },
-  });
   const readinessChecks: ReadinessCheck[] = [];
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
-  let shared: LeasedCostBucket | undefined;
   if (redis) {
     // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
-    // its 2 s connect timeout), the fallback limits per process until it is, and ioredis keeps trying.
+    // its 2 s connect timeout), each store degrades until it is, and ioredis keeps trying.
     await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
     readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
-    // Redis down or slow: each process limits on its own (a client may spend its budget once per instance)
-    // rather than failing requests; back to the shared budget when Redis answers.
-    shared = sharedCostBucket(redis, outage('cost', 'cost budgets are kept per process'));
   }
-  const costBucket = shared ?? memoryCostBucket();
-  const documentStore = redis
-    ? redisDocumentStore(redis, outage('documents', 'automatic persisted queries are not registered (trusted documents still run)'), {
-        ttlSeconds: config.persisted.apqTtlSeconds,
-      })
-    : memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments });
+  const stores = openStores(config, redis, { hooks: outageHooks(metrics, logger) });
+  const { responseCache, userCache } = createCaches(config, stores, { metrics, database });
+  const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
 
   let graphiqlToken: string | undefined;
   if (config.jwt.kind === 'secret' && config.jwt.development && config.env !== 'production') {
@@ -83,23 +61,27 @@ await runCli(async () => {
 
   const penaltyBox = createPenaltyBox();
   const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
+  const verifyToken = createTokenVerifier(config.jwt);
   const yoga = createServer({
     config,
     database,
     logger,
-    verifyToken: createTokenVerifier(config.jwt),
+    verifyToken,
     events: createEventBus(logger),
     readinessChecks,
     graphiqlToken,
-    costBucket,
+    costBucket: stores.costBucket,
     metrics,
     penaltyBox,
     clientAddress,
-    documentStore,
+    trustedDocuments,
+    documentStore: stores.documents,
+    responseCache,
+    ...(userCache ? { userCache } : {}),
   });
-  const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
-  const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
-  const server = createHttpServer(withParsedJsonBody(held));
+  const server = createHttpServer(
+    createRequestListener(yoga, { config, penaltyBox, clientAddress, verifyToken, trustedDocuments, documentStore: stores.documents, responseCache }),
+  );
   // The whole request (headers and body) must arrive within this: a client trickling bytes cannot hold a socket.
   server.requestTimeout = 30_000;
   // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
@@ -151,7 +133,7 @@ await runCli(async () => {
     }
     try {
       // Points leased to this instance and not spent go back to the shared budget before Redis closes.
-      await shared?.close();
+      await stores.close();
       redis?.disconnect();
     } catch (error) {
       logger.error({ err: error }, 'closing redis failed');

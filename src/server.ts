@@ -1,8 +1,9 @@
 /**
  * The request path, in the order a request meets it:
  *
- *   HTTP (node:http, main.ts) → JSON body read (100 KB, else 413)   src/http-body.ts
+ *   HTTP (node:http, createRequestListener) → JSON body (100 KB, 413) src/http-body.ts
  *     → penalty box (a refused client asking again too soon waits)   src/penalty-box.ts
+ *     → cached GET: a kept answer, or 304, before any GraphQL         src/cache/cached-get.ts, src/cache/
  *     → admission (so many at once, FIFO)                            src/admission.ts
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
@@ -34,6 +35,9 @@
  *     → masked errors: only errors marked safe show their message;    src/mask-error.ts
  *       the others are logged and quote the request id
  *     → at most MAX_ERRORS errors; no "Did you mean" in production    src/plugins/use-error-limit.ts, use-no-suggestions.ts
+ *     → response cache: a GET miss's answer kept, with its headers   src/plugins/use-response-cache.ts
+ *       (Cache-Control, ETag, Vary, X-Cache); writes drop what they
+ *       changed (src/cache/tags.ts), in Redis for every instance
  *
  * The plugin list below is that order; each stage is one file.
  */
@@ -66,7 +70,14 @@ import { loadTrustedDocuments, type TrustedDocuments } from './persisted/trusted
 import { memoryDocumentStore, type DocumentStore } from './store/document-store.js';
 import { useRequestPolicy } from './plugins/use-request-policy.js';
 import type { CostBucket } from './store/cost-bucket.js';
-import type { PenaltyBox } from './penalty-box.js';
+import { withPenaltyBox, type PenaltyBox } from './penalty-box.js';
+import { withAdmission } from './admission.js';
+import { withParsedJsonBody } from './http-body.js';
+import { withCachedGet } from './cache/cached-get.js';
+import type { ResponseCache } from './cache/response-cache.js';
+import type { UserCache } from './cache/user-cache.js';
+import { useResponseCache } from './plugins/use-response-cache.js';
+import type { RequestListener } from 'node:http';
 
 export interface ServerOptions {
   readonly config: Config;
@@ -91,6 +102,21 @@ export interface ServerOptions {
   readonly trustedDocuments?: TrustedDocuments;
   /** Where automatic persisted queries are registered: Redis shared by all instances, or in-process when not given. */
   readonly documentStore?: DocumentStore;
+  /** Answers of queries over GET (src/cache/); no response cache when not given or RESPONSE_CACHE=false. */
+  readonly responseCache?: ResponseCache;
+  /** Users by id behind the loader (src/cache/user-cache.ts); none when not given. */
+  readonly userCache?: UserCache;
+}
+
+/** What the node:http stack in front of yoga needs (see createRequestListener). */
+export interface FrontOptions {
+  readonly config: Config;
+  readonly penaltyBox: PenaltyBox;
+  readonly clientAddress: ClientAddress;
+  readonly verifyToken: VerifyToken;
+  readonly trustedDocuments: TrustedDocuments;
+  readonly documentStore: DocumentStore;
+  readonly responseCache?: ResponseCache | undefined;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -117,6 +143,12 @@ const EXAMPLE_QUERY = `# Tally. Press the run button: you are the demo user
 export function createServer(options: ServerOptions): TallyServer {
   const { config, database, logger } = options;
   const { limits, hardening } = config;
+  const responseCache = config.cache.responses ? options.responseCache : undefined;
+  // A committed write drops the cached answers it changed before its mutation answers (src/events.ts).
+  if (responseCache) options.events.subscribe((event) => responseCache.invalidate(event));
+  // The N+1 baseline (UNBATCHED_LOADERS) measures every user read reaching PostgreSQL: no cache in front of it.
+  const userCache = config.unbatchedLoaders ? undefined : options.userCache;
+  if (userCache) options.events.subscribe((event) => (event.type === 'user.signedUp' ? userCache.forget([event.userId]) : undefined));
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -142,7 +174,7 @@ export function createServer(options: ServerOptions): TallyServer {
     maskedErrors: { maskError: createMaskError() },
     // Tally's own stage refuses a batch first, with its code; this only sets yoga's parser to accept one.
     batching: limits.maxBatchOperations > 0 ? { limit: limits.maxBatchOperations } : false,
-    context: createContext(database, { batch: !config.unbatchedLoaders, events: options.events, maxAmountMajor: config.maxMoneyAmount }),
+    context: createContext(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount }),
     plugins: [
       useRequestId(),
       useKnownPaths([GRAPHQL_PATH, ...UNQUEUED_PATHS]),
@@ -175,6 +207,30 @@ export function createServer(options: ServerOptions): TallyServer {
           ]),
       // Compiles each distinct document to a function once: the largest single lever on execution time.
       useGraphQlJit(),
+      ...(responseCache ? [useResponseCache(responseCache, GRAPHQL_PATH)] : []),
     ],
   });
+}
+
+/**
+ * The node:http stack in front of yoga, as main.ts serves it: JSON body read (100 KB, else 413) → penalty box →
+ * cached GET answers → admission → yoga. Exempt paths (health, metrics) skip the box and the queue.
+ */
+export function createRequestListener(yoga: TallyServer, front: FrontOptions): RequestListener {
+  const { config, penaltyBox, clientAddress } = front;
+  const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
+  const cached =
+    config.cache.responses && front.responseCache
+      ? withCachedGet(admitted, {
+          cache: front.responseCache,
+          graphqlEndpoint: GRAPHQL_PATH,
+          mode: config.persisted.mode,
+          trusted: front.trustedDocuments,
+          registered: front.documentStore,
+          getQueries: config.hardening.getQueries,
+          verifyToken: front.verifyToken,
+        })
+      : admitted;
+  const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
+  return withParsedJsonBody(held);
 }

@@ -9,12 +9,15 @@ import { postsByIds, postsPagesByAuthors } from '../db/queries/posts.js';
 import { transactionsByIds } from '../db/queries/transactions.js';
 import { accountsByUserIds, usersByIds } from '../db/queries/users.js';
 import type { AccountRow, PostRow, TransactionRow, UserRow } from '../db/schema.js';
+import type { UserCache } from '../cache/user-cache.js';
 import { mapTo } from './map.js';
 import { pageLoader } from './pages.js';
 
 export interface LoaderOptions {
   /** false only in load tests, to measure the N+1 that batching removes (config UNBATCHED_LOADERS). */
   readonly batch?: boolean;
+  /** Users by id kept across requests (cache-aside); every user from PostgreSQL when absent. */
+  readonly users?: UserCache | undefined;
 }
 
 /**
@@ -23,10 +26,11 @@ export interface LoaderOptions {
  */
 export const MAX_BATCH_SIZE = 1000;
 
-export function createLoaders(db: Db, { batch = true }: LoaderOptions = {}) {
+export function createLoaders(db: Db, { batch = true, users }: LoaderOptions = {}) {
   const options = { batch, maxBatchSize: MAX_BATCH_SIZE };
+  const loadUsers = (ids: readonly number[]) => (users ? users.load(ids, (missing) => usersByIds(db, missing)) : usersByIds(db, ids));
   return {
-    user: new DataLoader<number, UserRow | null>(async (ids) => mapTo(ids, await usersByIds(db, ids), (r) => r.id), options),
+    user: new DataLoader<number, UserRow | null>(async (ids) => mapTo(ids, await loadUsers(ids), (r) => r.id), options),
     post: new DataLoader<number, PostRow | null>(async (ids) => mapTo(ids, await postsByIds(db, ids), (r) => r.id), options),
     transaction: new DataLoader<number, TransactionRow | null>(
       async (ids) => mapTo(ids, await transactionsByIds(db, ids), (r) => r.id),

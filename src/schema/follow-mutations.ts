@@ -73,7 +73,7 @@ function followMutation(
         if (!target.ok) return rejected(target.problems);
         const viewerId = context.viewer!.id;
         if (await change(context.db, viewerId, target.value)) {
-          context.events.publish({ type: event, followerId: viewerId, followeeId: target.value });
+          await context.events.publish({ type: event, followerId: viewerId, followeeId: target.value });
         }
         return toPayload(target);
       },

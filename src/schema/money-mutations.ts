@@ -88,7 +88,7 @@ async function move(context: Context, movement: MoneyMovement, key: string): Pro
   const userIds = movement.kind === 'transfer' ? [movement.userId, movement.toUserId] : [movement.userId];
   // A balance read earlier in this request (an earlier mutation's payload) is stale now.
   for (const userId of userIds) context.loaders.account.clear(userId);
-  if (outcome.ok && !replayed) context.events.publish({ type: 'ledger.moved', entryIds: [outcome.value.entryId], userIds });
+  if (outcome.ok && !replayed) await context.events.publish({ type: 'ledger.moved', entryIds: [outcome.value.entryId], userIds });
   return toPayload(outcome);
 }
 

@@ -41,7 +41,7 @@ builder.mutationField('createPost', (t) =>
       if (!checked.ok) return rejected(checked.problems);
       const post = await insertPost(context.db, viewer.id, checked.value.body);
       context.loaders.post.prime(post.id, post);
-      context.events.publish({ type: 'post.created', postId: post.id, authorId: post.authorId });
+      await context.events.publish({ type: 'post.created', postId: post.id, authorId: post.authorId });
       return { value: post, errors: [] };
     },
   }),

@@ -66,7 +66,7 @@ builder.mutationField('signUp', (t) =>
       }
       if (outcome.ok) {
         context.loaders.user.prime(outcome.value.id, outcome.value);
-        context.events.publish({ type: 'user.signedUp', userId: outcome.value.id });
+        await context.events.publish({ type: 'user.signedUp', userId: outcome.value.id });
       }
       return toPayload(outcome);
     },

@@ -34,7 +34,7 @@ export function memoryDocumentStore({ ttlSeconds, maxDocuments }: DocumentStoreO
   };
 }
 
-export function redisDocumentStore(redis: Redis, hooks: FallbackHooks, { ttlSeconds, prefix = 'tally:apq:' }: { ttlSeconds: number; prefix?: string }): DocumentStore {
+export function redisDocumentStore(redis: Redis, hooks: FallbackHooks, { ttlSeconds, prefix }: { ttlSeconds: number; prefix: string }): DocumentStore {
   const route = failover(hooks);
   return {
     get: (hash) =>

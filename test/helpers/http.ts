@@ -1,15 +1,10 @@
 /**
- * A Tally server on a real socket, stacked the way src/main.ts stacks the process: node:http → JSON body read
- * (src/http-body.ts) → penalty box (src/penalty-box.ts) → admission (src/admission.ts) → yoga. Listens on 127.0.0.1 on an ephemeral port.
+ * A Tally server on a real socket, with the node:http stack src/main.ts serves (createRequestListener: JSON body
+ * read, penalty box, cached GET answers, admission, yoga). Listens on 127.0.0.1 on an ephemeral port.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { withAdmission } from '../../src/admission.js';
-import type { ClientAddress } from '../../src/client-address.js';
-import type { Config } from '../../src/config.js';
-import { withParsedJsonBody } from '../../src/http-body.js';
-import { withPenaltyBox, type PenaltyBox } from '../../src/penalty-box.js';
-import { UNQUEUED_PATHS, type TallyServer } from '../../src/server.js';
+import { createRequestListener, type FrontOptions, type TallyServer } from '../../src/server.js';
 
 export interface HttpServer {
   readonly http: Server;
@@ -18,10 +13,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function listenLikeMain({ yoga, config, penaltyBox, clientAddress }: { yoga: TallyServer; config: Config; penaltyBox: PenaltyBox; clientAddress: ClientAddress }): Promise<HttpServer> {
-  const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
-  const held = withPenaltyBox(admitted, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
-  const http = createHttpServer(withParsedJsonBody(held));
+export async function listenLikeMain(server: { yoga: TallyServer } & FrontOptions): Promise<HttpServer> {
+  const http = createHttpServer(createRequestListener(server.yoga, server));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return {

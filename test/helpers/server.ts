@@ -2,17 +2,21 @@
  * The real server over a test database, driven through yoga.fetch (the same handler node:http serves).
  */
 import { randomUUID } from 'node:crypto';
-import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
+import { createTokenVerifier, signToken, type VerifyToken } from '../../src/auth/jwt.js';
+import type { ResponseCache } from '../../src/cache/response-cache.js';
 import { createClientAddress, type ClientAddress } from '../../src/client-address.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createEventBus, type EventBus } from '../../src/events.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { createServer, type TallyServer } from '../../src/server.js';
-import { memoryCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createPenaltyBox, type PenaltyBox } from '../../src/penalty-box.js';
+import { loadTrustedDocuments, type TrustedDocuments } from '../../src/persisted/trusted-documents.js';
+import { createServer, type TallyServer } from '../../src/server.js';
+import type { DocumentStore } from '../../src/store/document-store.js';
+import { outageHooks, type OutageHooks } from '../../src/store/outage.js';
 import { openRedis } from '../../src/store/redis.js';
-import { sharedCostBucket } from '../../src/store/shared-cost-bucket.js';
-import { memoryDocumentStore, redisDocumentStore, type DocumentStore } from '../../src/store/document-store.js';
+import { createCaches, openStores, type Stores } from '../../src/stores.js';
+import { removeKeys } from './cost-buckets.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -38,6 +42,11 @@ export interface TestServer extends TestDatabase {
   readonly clientAddress: ClientAddress;
   /** The bus mutations publish to: tests subscribe to see what was told. */
   readonly events: EventBus;
+  readonly verifyToken: VerifyToken;
+  readonly trustedDocuments: TrustedDocuments;
+  readonly documentStore: DocumentStore;
+  readonly responseCache: ResponseCache;
+  readonly metrics: Metrics;
   graphql<T = Record<string, unknown>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   tokenFor(userId: number, expiresIn?: string): Promise<string>;
@@ -55,45 +64,35 @@ const UNLIMITED_BUDGETS = {
 };
 
 /**
- * The stores main.ts builds: Redis when REDIS_URL is set (under a prefix of this server's own, so test files
- * running at once never share a budget or a registration, unless two servers are given one prefix to share)
- * behind the same fallbacks and leases; the in-process twins alone otherwise. Tests that close a server to make
- * its database fail thus still meet a budget stage that answers.
- * Await `ready` before the first request: the client queues nothing while it connects (no offline queue).
+ * The stores main.ts builds (openStores): over Redis when there is one (REDIS_URL, or the options' own URL),
+ * under a prefix of this server's own, so test files running at once never share a budget, a registration or an
+ * answer, unless two servers are given one prefix to share; the in-process twins otherwise. Tests that close a
+ * server to make its database fail thus still meet a budget stage that answers.
  * (test/integration/cost-bucket.test.ts and shared-budget.test.ts test Redis itself, without the fallback.)
  */
-export function testStores(config: Config, prefix = `tally:test:${randomUUID()}:`): {
-  bucket: CostBucket;
-  documents: DocumentStore;
-  ready: Promise<void>;
-  close(): Promise<void>;
-} {
-  const url = process.env['REDIS_URL'];
-  if (!url) {
-    return {
-      bucket: memoryCostBucket(),
-      documents: memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments }),
-      ready: Promise.resolve(),
-      close: () => Promise.resolve(),
-    };
-  }
+async function testStores(config: Config, options: TestServerOptions, hooks: OutageHooks): Promise<Stores> {
+  const url = options.redisUrl ?? process.env['REDIS_URL'];
+  if (!url) return openStores(config, undefined, { hooks });
+  const prefix = options.redisPrefix ?? `tally:test:${randomUUID()}:`;
   const redis = openRedis(url);
-  const quiet = { onUnavailable: () => {}, onRecovered: () => {} };
-  const bucket = sharedCostBucket(redis, quiet, { prefix: `${prefix}cost:` });
+  // The client queues nothing while it connects (no offline queue): connected before the first request.
+  await redis.connect();
+  const stores = openStores(config, redis, { hooks, prefix });
   return {
-    bucket,
-    documents: redisDocumentStore(redis, quiet, { ttlSeconds: config.persisted.apqTtlSeconds, prefix: `${prefix}apq:` }),
-    ready: redis.connect(),
-    close: async () => {
-      await bucket.close();
+    ...stores,
+    async close() {
+      await stores.close();
+      await removeKeys(redis, prefix).catch(() => {}); // a test may have stopped its Redis
       redis.disconnect();
     },
   };
 }
 
 export interface TestServerOptions {
-  /** Servers given the same prefix share their Redis stores (budgets, registrations), as instances do. */
+  /** Servers given the same prefix share their Redis stores (budgets, registrations, answers), as instances do. */
   readonly redisPrefix?: string;
+  /** A Redis of the test's own (a private redis-server it stops and starts), instead of REDIS_URL's. */
+  readonly redisUrl?: string;
 }
 
 export async function startTestServer(env: Record<string, string> = {}, logger?: Logger, options: TestServerOptions = {}): Promise<TestServer> {
@@ -101,18 +100,25 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   const testDb = await createTestDatabase();
   const log = logger ?? createLogger(config);
   const events = createEventBus(log);
-  const store = testStores(config, options.redisPrefix);
-  await store.ready;
+  const metrics = createMetrics(testDb.database.pool);
+  const stores = await testStores(config, options, outageHooks(metrics, log));
+  const { responseCache, userCache } = createCaches(config, stores, { metrics, database: testDb.database });
   const penaltyBox = createPenaltyBox();
   const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
+  const verifyToken = createTokenVerifier(config.jwt);
+  const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
   const yoga = createServer({
     config,
     database: testDb.database,
     logger: log,
-    verifyToken: createTokenVerifier(config.jwt),
+    verifyToken,
     events,
-    costBucket: store.bucket,
-    documentStore: store.documents,
+    costBucket: stores.costBucket,
+    trustedDocuments,
+    documentStore: stores.documents,
+    responseCache,
+    ...(userCache ? { userCache } : {}),
+    metrics,
     penaltyBox,
     clientAddress,
   });
@@ -121,7 +127,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   return {
     ...testDb,
     async close() {
-      await store.close();
+      await stores.close();
       await testDb.close();
     },
     yoga,
@@ -129,6 +135,11 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     penaltyBox,
     clientAddress,
     events,
+    verifyToken,
+    trustedDocuments,
+    documentStore: stores.documents,
+    responseCache,
+    metrics,
     fetch,
     tokenFor,
     async graphql<T>(query: string, options: RequestOptions = {}) {

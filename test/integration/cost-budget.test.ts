@@ -3,7 +3,7 @@
  * (src/cost/), what they are refunded to, each client's bucket running out with a true Retry-After, the
  * per-operation limit, and who a client is (viewer, or the socket's peer, or a trusted proxy's
  * X-Forwarded-For) over real HTTP. Runs on the in-process bucket, and on Redis when REDIS_URL is set
- * (testCostBucket picks).
+ * (the test server's stores pick).
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -22,7 +22,9 @@ const FANS = 101;
 beforeAll(async () => {
   // The pages here are as large as a connection allows, nested: what they cost in SQL is the point, not their
   // price in points (which passes MAX_COST's default; test/integration/operation-limits.test.ts refuses those).
-  server = await startTestServer({ MAX_COST: '100000' });
+  // Without the user cache: these count what a request costs PostgreSQL when nothing is kept (its N+1 guard);
+  // test/integration/user-cache.test.ts counts what the cache saves.
+  server = await startTestServer({ MAX_COST: '100000', USER_CACHE_TTL_SECONDS: '0' });
   const db = server.database.db;
   const users = await createUsers(db, FANS + 1);
   subject = users[0]!;

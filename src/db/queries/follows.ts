@@ -48,3 +48,9 @@ export async function deleteFollow(db: Db, followerId: number, followeeId: numbe
     .returning({ id: follows.followeeId });
   return removed.length > 0;
 }
+
+/** The ids of up to `limit` users who follow `userId` (by the followee index), for dropping their cached feeds. */
+export async function followerIdsOf(db: Db, userId: number, limit: number): Promise<number[]> {
+  const rows = await db.select({ id: follows.followerId }).from(follows).where(eq(follows.followeeId, userId)).limit(limit);
+  return rows.map((row) => row.id);
+}

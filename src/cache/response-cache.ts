@@ -1,0 +1,174 @@
+/**
+ * The response cache: answers of queries over GET, kept whole (the exact bytes sent) for the time their
+ * `@cacheControl` hints allow, shared by everyone when PUBLIC and per viewer when PRIVATE, and dropped by the
+ * writes that change them (src/cache/tags.ts). GET is the cacheable verb: a POST always runs, so the
+ * uncached path stays what the `feed` load test measures.
+ *
+ * Two stages use it: the node:http front (src/cache/cached-get.ts) answers hits and If-None-Match before yoga,
+ * which is what makes a hit cheap; the yoga stage (src/plugins/use-response-cache.ts) keeps what a miss
+ * answered. Concurrent misses of one key in this process wait for the first (a single flight), so a hot key
+ * expiring under load costs PostgreSQL one query, not one per waiting request.
+ */
+import { createHash } from 'node:crypto';
+import { parse } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import type { DomainEvent } from '../events.js';
+import type { Metrics } from '../metrics.js';
+import type { ResponseStore } from '../store/response-store.js';
+import type { CacheScope } from './directive.js';
+import { cachePolicyOf, type CachePolicy } from './policy.js';
+import { invalidatedBy } from './tags.js';
+
+export interface CachedAnswer {
+  readonly body: string;
+  /** A strong validator: the sha256 of the body. */
+  readonly etag: string;
+  readonly storedAt: number;
+  readonly maxAge: number;
+  readonly scope: CacheScope;
+}
+
+export interface ResponseCache {
+  /** The policy of a document, or undefined when it may not be cached; remembered per document text. */
+  policyFor(text: string, operationName: string | undefined): CachePolicy | undefined;
+  keyOf(policy: CachePolicy, text: string, operationName: string | undefined, variables: unknown, viewerId: number | undefined): string;
+  lookup(key: string): Promise<CachedAnswer | undefined>;
+  /** Counts writes dropped in this process: a miss that saw one happen meanwhile keeps nothing. */
+  readonly epoch: () => number;
+  /** Keeps a miss's answer, unless a write happened in this process since `epoch`; returns the answer either way. */
+  keep(key: string, policy: CachePolicy, body: string, tags: readonly string[], epoch: number): Promise<CachedAnswer>;
+  /** The answer of a miss of this key already running in this process, when there is one. */
+  join(key: string): Promise<CachedAnswer | undefined> | undefined;
+  /** This request runs the miss others may join; `settle` ends it (with its answer, or undefined if none was kept). */
+  lead(key: string): void;
+  settle(key: string, answer: CachedAnswer | undefined): void;
+  /** Drops what a committed write changed (the event bus calls this before the mutation answers). */
+  invalidate(event: DomainEvent): Promise<void>;
+  readonly metrics: Metrics;
+}
+
+export interface ResponseCacheOptions {
+  readonly schema: GraphQLSchema;
+  readonly store: ResponseStore;
+  readonly metrics: Metrics;
+  /** Who follows a user (for the feeds a post changes): at most `limit` ids. */
+  readonly followersOf: (userId: number, limit: number) => Promise<readonly number[]>;
+}
+
+/** Documents whose policy is remembered; trusted mode has only its manifests' few, open mode any. */
+const MAX_POLICIES = 1_000;
+/** A joined miss never waits longer than this for its leader; it then runs itself. */
+const JOIN_TIMEOUT_MS = 5_000;
+
+/** JSON with object keys sorted: `{"a":1,"b":2}` and `{"b":2,"a":1}` are one key. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const object = value as Record<string, unknown>;
+  return `{${Object.keys(object)
+    .sort()
+    .filter((key) => object[key] !== undefined)
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`)
+    .join(',')}}`;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/** How an answer is kept in the store: four header lines, then the body as sent. */
+function encode(answer: CachedAnswer): string {
+  return `${answer.etag}\n${answer.storedAt}\n${answer.maxAge}\n${answer.scope}\n${answer.body}`;
+}
+
+function decode(text: string): CachedAnswer | undefined {
+  const lines = text.split('\n', 4);
+  if (lines.length < 4) return undefined;
+  const [etag, storedAt, maxAge, scope] = lines as [string, string, string, string];
+  const body = text.slice(etag.length + storedAt.length + maxAge.length + scope.length + 4);
+  return { etag, storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC', body };
+}
+
+export function createResponseCache({ schema, store, metrics, followersOf }: ResponseCacheOptions): ResponseCache {
+  const policies = new LRUCache<string, { policy: CachePolicy | undefined }>({ max: MAX_POLICIES });
+  const flights = new Map<string, { promise: Promise<CachedAnswer | undefined>; resolve: (answer: CachedAnswer | undefined) => void }>();
+  let writes = 0;
+
+  return {
+    metrics,
+    policyFor(text, operationName) {
+      const memo = `${operationName ?? ''}\n${text}`;
+      let known = policies.get(memo);
+      if (!known) {
+        let policy: CachePolicy | undefined;
+        try {
+          policy = cachePolicyOf(schema, parse(text), operationName);
+        } catch {
+          policy = undefined; // a document that does not parse is refused by yoga; nothing to keep
+        }
+        policies.set(memo, (known = { policy }));
+      }
+      return known.policy;
+    },
+    keyOf(policy, text, operationName, variables, viewerId) {
+      const scope = policy.scope === 'PRIVATE' ? `viewer:${viewerId ?? 'anonymous'}` : 'public';
+      return sha256(`${scope}\n${operationName ?? ''}\n${canonicalJson(variables ?? {})}\n${text}`);
+    },
+    async lookup(key) {
+      const text = await store.get(key);
+      return text === undefined ? undefined : decode(text);
+    },
+    epoch: () => writes,
+    async keep(key, policy, body, tags, epoch) {
+      const answer: CachedAnswer = { body, etag: `"${sha256(body)}"`, storedAt: Date.now(), maxAge: policy.maxAge, scope: policy.scope };
+      if (epoch === writes) await store.set(key, encode(answer), tags, policy.maxAge * 1000);
+      return answer;
+    },
+    join(key) {
+      const flight = flights.get(key);
+      if (!flight) return undefined;
+      return Promise.race([flight.promise, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), JOIN_TIMEOUT_MS).unref())]);
+    },
+    lead(key) {
+      if (flights.has(key)) return;
+      let resolve!: (answer: CachedAnswer | undefined) => void;
+      const promise = new Promise<CachedAnswer | undefined>((settle) => (resolve = settle));
+      flights.set(key, { promise, resolve });
+    },
+    settle(key, answer) {
+      const flight = flights.get(key);
+      if (!flight) return;
+      flights.delete(key);
+      flight.resolve(answer);
+    },
+    async invalidate(event) {
+      const tags = await invalidatedBy(event, followersOf);
+      if (tags.length === 0) return;
+      writes += 1;
+      metrics.responseCacheInvalidations(await store.invalidate(tags));
+    },
+  };
+}
+
+/** Whether an If-None-Match header names this ETag (weak comparison, as RFC 9110 has it for If-None-Match). */
+export function matchesEtag(ifNoneMatch: string | null | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}
+
+/**
+ * The HTTP caching headers of a kept answer, its max-age counting down from when it was kept, so a proxy or a
+ * browser never keeps it longer than Tally would. Private answers vary by Authorization: a shared cache must
+ * not hand one viewer's answer to another.
+ */
+export function cacheHeaders(answer: CachedAnswer, hit: boolean, now = Date.now()): Record<string, string> {
+  const age = Math.max(0, Math.floor((now - answer.storedAt) / 1000));
+  const remaining = Math.max(0, answer.maxAge - age);
+  return {
+    'cache-control': answer.scope === 'PUBLIC' ? `public, max-age=${remaining}, s-maxage=${remaining}` : `private, max-age=${remaining}`,
+    vary: answer.scope === 'PUBLIC' ? 'Accept' : 'Accept, Authorization',
+    etag: answer.etag,
+    age: String(age),
+    'x-cache': hit ? 'HIT' : 'MISS',
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Everything Tally keeps outside PostgreSQL, built one way for the process (main.ts) and the tests: over Redis
+ * when there is one, each use behind its own breaker that degrades as that use should (src/store/outage.ts),
+ * the in-process twins otherwise. Then the caches over them (src/cache/).
+ */
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { followerIdsOf } from './db/queries/follows.js';
+import type { Metrics } from './metrics.js';
+import { schema } from './schema/index.js';
+import { createResponseCache, type ResponseCache } from './cache/response-cache.js';
+import { createUserCache, type UserCache } from './cache/user-cache.js';
+import { memoryCostBucket, type CostBucket } from './store/cost-bucket.js';
+import { memoryDocumentStore, redisDocumentStore, type DocumentStore } from './store/document-store.js';
+import { MEANWHILE, type OutageHooks } from './store/outage.js';
+import { memoryResponseStore, redisResponseStore, type ResponseStore } from './store/response-store.js';
+import { sharedCostBucket } from './store/shared-cost-bucket.js';
+import { memoryValueStore, redisValueStore, type ValueStore } from './store/value-store.js';
+
+export interface Stores {
+  /** Every client's cost budget. */
+  readonly costBucket: CostBucket;
+  /** Automatic persisted queries, registered by clients. */
+  readonly documents: DocumentStore;
+  readonly responses: ResponseStore;
+  /** Rows kept by cache-aside. */
+  readonly values: ValueStore;
+  /** Gives leased budget points back (before Redis closes). */
+  close(): Promise<void>;
+}
+
+/** Every Redis key of a Tally deployment starts with this. */
+export const REDIS_PREFIX = 'tally:';
+
+/** Where each store keeps its keys under a prefix; one hash tag for all of the response cache's (its scripts touch an entry and its tags' lists together). */
+export const keyPrefixes = (prefix = REDIS_PREFIX) => ({
+  cost: `${prefix}cost:`,
+  documents: `${prefix}apq:`,
+  responses: `${prefix}{cache}:`,
+  users: `${prefix}users:`,
+});
+
+export interface StoreOptions {
+  readonly hooks: OutageHooks;
+  /** Every key starts with it; tests give each server its own. */
+  readonly prefix?: string;
+}
+
+export function openStores(config: Config, redis: Redis | undefined, { hooks, prefix = REDIS_PREFIX }: StoreOptions): Stores {
+  const { apqTtlSeconds: ttlSeconds, apqMaxDocuments: maxDocuments } = config.persisted;
+  const { maxEntries } = config.cache;
+  if (!redis) {
+    return {
+      costBucket: memoryCostBucket(),
+      documents: memoryDocumentStore({ ttlSeconds, maxDocuments }),
+      responses: memoryResponseStore({ maxEntries }),
+      values: memoryValueStore({ maxEntries }),
+      close: () => Promise.resolve(),
+    };
+  }
+  const outage = (use: keyof typeof MEANWHILE) => hooks(use, MEANWHILE[use]);
+  // Redis down or slow: each process limits on its own (a client may spend its budget once per instance)
+  // rather than failing requests; back to the shared budget when Redis answers.
+  const prefixes = keyPrefixes(prefix);
+  const costBucket = sharedCostBucket(redis, outage('cost'), { prefix: prefixes.cost });
+  return {
+    costBucket,
+    documents: redisDocumentStore(redis, outage('documents'), { ttlSeconds, prefix: prefixes.documents }),
+    responses: redisResponseStore(redis, outage('responses'), { prefix: prefixes.responses }),
+    values: redisValueStore(redis, outage('users'), { prefix: prefixes.users }),
+    close: () => costBucket.close(),
+  };
+}
+
+export interface Caches {
+  readonly responseCache: ResponseCache;
+  /** Absent with USER_CACHE_TTL_SECONDS=0. */
+  readonly userCache: UserCache | undefined;
+}
+
+export function createCaches(config: Config, stores: Stores, { metrics, database }: { metrics: Metrics; database: Database }): Caches {
+  return {
+    responseCache: createResponseCache({
+      schema,
+      store: stores.responses,
+      metrics,
+      followersOf: (userId, limit) => followerIdsOf(database.db, userId, limit),
+    }),
+    userCache: config.cache.userTtlSeconds > 0 ? createUserCache({ store: stores.values, ttlSeconds: config.cache.userTtlSeconds, metrics }) : undefined,
+  };
+}
