@@ -80,7 +80,16 @@ await runCli(async () => {
     ...(userCache ? { userCache } : {}),
   });
   const server = createHttpServer(
-    createRequestListener(yoga, { config, penaltyBox, clientAddress, verifyToken, trustedDocuments, documentStore: stores.documents, responseCache }),
+    createRequestListener(yoga, {
+      config,
+      penaltyBox,
+      clientAddress,
+      verifyToken,
+      trustedDocuments,
+      documentStore: stores.documents,
+      responseCache,
+      costBucket: stores.costBucket,
+    }),
   );
   // The whole request (headers and body) must arrive within this: a client trickling bytes cannot hold a socket.
   server.requestTimeout = 30_000;

@@ -60,6 +60,7 @@ import { useObservability } from './plugins/use-observability.js';
 import { useVariableCoercion } from './plugins/use-variable-coercion.js';
 import { schema } from './schema/index.js';
 import { createClientAddress, type ClientAddress } from './client-address.js';
+import { createBudget } from './cost/charge.js';
 import { createCostModel } from './cost/estimate.js';
 import { useCostBudget } from './plugins/use-cost-budget.js';
 import { useErrorLimit } from './plugins/use-error-limit.js';
@@ -117,6 +118,8 @@ export interface FrontOptions {
   readonly trustedDocuments: TrustedDocuments;
   readonly documentStore: DocumentStore;
   readonly responseCache?: ResponseCache | undefined;
+  /** The same bucket the budget stage charges: cached hits are charged too. */
+  readonly costBucket: CostBucket;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -198,11 +201,13 @@ export function createServer(options: ServerOptions): TallyServer {
         : [
             useCostBudget({
               model: createCostModel(schema),
-              bucket: options.costBucket,
+              budget: createBudget({
+                bucket: options.costBucket,
+                policies: config.budget,
+                clientAddress: options.clientAddress ?? createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix),
+                penaltyBox: options.penaltyBox,
+              }),
               maxCost: limits.maxCost,
-              policies: config.budget,
-              clientAddress: options.clientAddress ?? createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix),
-              penaltyBox: options.penaltyBox,
             }),
           ]),
       // Compiles each distinct document to a function once: the largest single lever on execution time.
@@ -229,6 +234,7 @@ export function createRequestListener(yoga: TallyServer, front: FrontOptions): R
           registered: front.documentStore,
           getQueries: config.hardening.getQueries,
           verifyToken: front.verifyToken,
+          budget: config.disabledStages.has('budget') ? undefined : createBudget({ bucket: front.costBucket, policies: config.budget, clientAddress, penaltyBox }),
         })
       : admitted;
   const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });

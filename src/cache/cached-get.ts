@@ -9,12 +9,18 @@
  * persisted stage would run are looked up here. A miss goes on too; if another request for the same key is
  * already running in this process, it waits for that one's answer instead (src/cache/response-cache.ts).
  *
+ * A hit costs its client 1 point of the cost budget (HIT_COST; src/cost/charge.ts): far less than running the
+ * operation, but not nothing, so one client cannot take the process with cached reads either. A client whose
+ * bucket is empty gets the budget's 429 and waits in the penalty box like any other refused client.
+ *
  * Hits are counted (tally_response_cache_requests_total) but not logged: the request log line is yoga's.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Handler } from '../admission.js';
 import type { VerifyToken } from '../auth/jwt.js';
 import type { PersistedMode } from '../config.js';
+import { rateLimitHeaders, type Budget } from '../cost/charge.js';
+import { writeJsonError } from '../http-errors.js';
 import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
 import { requestIdFor } from '../plugins/use-request-id.js';
@@ -30,7 +36,12 @@ export interface CachedGetOptions {
   /** Whether a whole document may come over GET (GET_QUERIES). */
   readonly getQueries: boolean;
   readonly verifyToken: VerifyToken;
+  /** Charges each hit; hits are free only when the budget stage is off (a load-test switch). */
+  readonly budget: Budget | undefined;
 }
+
+/** What a hit costs its client, in points: about one object's worth of the work an execution does. */
+export const HIT_COST = 1;
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
@@ -59,8 +70,20 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     return options.trusted.get(id) ?? (options.mode === 'open' ? await options.registered.get(id) : undefined);
   }
 
-  function answer(request: IncomingMessage, response: ServerResponse, cached: CachedAnswer) {
-    const headers: Record<string, string> = { ...cacheHeaders(cached, true), 'x-request-id': requestIdFor(request.headers['x-request-id'] as string | undefined) };
+  async function answer(request: IncomingMessage, response: ServerResponse, cached: CachedAnswer, viewerId: number | undefined) {
+    let limits: Record<string, string> = {};
+    if (options.budget) {
+      const forwarded = request.headers['x-forwarded-for'];
+      const client = options.budget.clientOf(viewerId, request.socket.remoteAddress, typeof forwarded === 'string' ? forwarded : undefined);
+      const { charge, refusal } = await options.budget.charge(client, HIT_COST);
+      if (refusal) {
+        const { http, ...extensions } = refusal.extensions as { http: { headers: Record<string, string> } };
+        writeJsonError(request, response, 429, { message: refusal.message, extensions }, http.headers);
+        return;
+      }
+      limits = rateLimitHeaders(charge);
+    }
+    const headers: Record<string, string> = { ...cacheHeaders(cached, true), ...limits, 'x-request-id': requestIdFor(request.headers['x-request-id'] as string | undefined) };
     if (matchesEtag(request.headers['if-none-match'], cached.etag)) {
       cache.metrics.responseCache('not_modified');
       response.writeHead(304, headers).end();
@@ -106,7 +129,7 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
       cached = await running;
       if (!cached) return {};
     }
-    answer(request, response, cached);
+    await answer(request, response, cached, viewerId);
     return true;
   }
 

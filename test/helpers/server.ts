@@ -12,6 +12,7 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createPenaltyBox, type PenaltyBox } from '../../src/penalty-box.js';
 import { loadTrustedDocuments, type TrustedDocuments } from '../../src/persisted/trusted-documents.js';
 import { createServer, type TallyServer } from '../../src/server.js';
+import type { CostBucket } from '../../src/store/cost-bucket.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
 import { outageHooks, type OutageHooks } from '../../src/store/outage.js';
 import { openRedis } from '../../src/store/redis.js';
@@ -46,6 +47,7 @@ export interface TestServer extends TestDatabase {
   readonly trustedDocuments: TrustedDocuments;
   readonly documentStore: DocumentStore;
   readonly responseCache: ResponseCache;
+  readonly costBucket: CostBucket;
   readonly metrics: Metrics;
   graphql<T = Record<string, unknown>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
@@ -139,6 +141,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     trustedDocuments,
     documentStore: stores.documents,
     responseCache,
+    costBucket: stores.costBucket,
     metrics,
     fetch,
     tokenFor,

@@ -196,6 +196,41 @@ describe('a stampede', () => {
   });
 });
 
+describe('a hit', () => {
+  let small: TestServer;
+  let smallHttp: HttpServer;
+  beforeAll(async () => {
+    // Restored slowly enough that the test's few hundred milliseconds give back nothing the assertions see.
+    small = await startTestServer({ PERSISTED_OPERATIONS: 'trusted', COST_BUDGET_ANONYMOUS: '40', COST_RESTORE_ANONYMOUS: '1' });
+    smallHttp = await listenLikeMain(small);
+  });
+  afterAll(async () => {
+    await smallHttp?.close();
+    await small?.close();
+  });
+
+  it('costs its client 1 point, and a client with none left gets the budget\'s 429, not the answer', async () => {
+    const variables = { first: 1 };
+    const miss = await get(smallHttp, 'NewestPosts', variables);
+    expect(miss.headers.get('x-cache')).toBe('MISS');
+    const afterMiss = Number(miss.headers.get('ratelimit-remaining'));
+    const hit = await get(smallHttp, 'NewestPosts', variables);
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(Number(hit.headers.get('ratelimit-remaining'))).toBe(afterMiss - 1);
+
+    let refused: Served | undefined;
+    for (let i = 0; i < 60 && !refused; i += 1) {
+      const served = await get(smallHttp, 'NewestPosts', variables);
+      if (served.status === 429) refused = served;
+    }
+    expect(refused).toBeDefined();
+    expect(refused!.body!.errors![0]!.extensions!.code).toBe('RATE_LIMITED');
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused!.headers.get('x-cache')).toBeNull();
+    expect(refused!.text).not.toContain('"data"');
+  });
+});
+
 describe.runIf(process.env['REDIS_URL'])('two instances over one Redis', () => {
   let other: TestServer;
   let otherHttp: HttpServer;
