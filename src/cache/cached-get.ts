@@ -16,6 +16,7 @@
  * Hits are counted (tally_response_cache_requests_total) but not logged: the request log line is yoga's.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import type { Handler } from '../admission.js';
 import type { VerifyToken } from '../auth/jwt.js';
 import type { PersistedMode } from '../config.js';
@@ -25,6 +26,7 @@ import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
 import { requestIdFor } from '../plugins/use-request-id.js';
 import type { DocumentStore } from '../store/document-store.js';
+import type { CachePolicy } from './policy.js';
 import { cacheHeaders, matchesEtag, type CachedAnswer, type ResponseCache } from './response-cache.js';
 
 export interface CachedGetOptions {
@@ -45,16 +47,35 @@ export const HIT_COST = 1;
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
+/** URLs whose document, policy and variables are remembered. */
+const MAX_NAMED_URLS = 1_000;
+
+interface Named {
+  readonly text: string;
+  readonly operationName: string | undefined;
+  readonly policy: CachePolicy;
+  readonly variables: unknown;
+  /** The cache key of a public answer, the same for every viewer; a private one is keyed per viewer. */
+  readonly publicKey: string | undefined;
+}
+
 export function withCachedGet(next: Handler, options: CachedGetOptions): RequestListener {
   const { cache, graphqlEndpoint } = options;
   const prefix = `${graphqlEndpoint}?`;
 
+  /**
+   * What a URL names, worked out once per distinct URL (a hot read is one URL asked again and again): URLs
+   * naming a trusted document or a whole one, whose text cannot change. Those naming a registered APQ hash are
+   * worked out each time, since the registration may expire.
+   */
+  const named = new LRUCache<string, Named>({ max: MAX_NAMED_URLS });
+
   /** The document this GET names, as the persisted stage would find it, or undefined to leave it to yoga. */
-  async function documentOf(search: URLSearchParams): Promise<string | undefined> {
+  async function documentOf(search: URLSearchParams): Promise<{ text: string; lasting: boolean } | undefined> {
     const query = search.get('query');
     if (query !== null) {
       if (!options.getQueries) return undefined;
-      return options.mode === 'open' || options.trusted.has(sha256Hex(query)) ? query : undefined;
+      return options.mode === 'open' || options.trusted.has(sha256Hex(query)) ? { text: query, lasting: true } : undefined;
     }
     let id = search.get('documentId') ?? search.get('doc_id') ?? search.get('id');
     const extensions = search.get('extensions');
@@ -67,7 +88,33 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
       }
     }
     if (id === null || id === '') return undefined;
-    return options.trusted.get(id) ?? (options.mode === 'open' ? await options.registered.get(id) : undefined);
+    const trusted = options.trusted.get(id);
+    if (trusted !== undefined) return { text: trusted, lasting: true };
+    const registered = options.mode === 'open' ? await options.registered.get(id) : undefined;
+    return registered === undefined ? undefined : { text: registered, lasting: false };
+  }
+
+  async function nameOf(url: string): Promise<Named | undefined> {
+    const known = named.get(url);
+    if (known) return known;
+    const search = new URLSearchParams(url.slice(prefix.length));
+    const document = await documentOf(search);
+    if (document === undefined) return undefined;
+    const operationName = search.get('operationName') ?? undefined;
+    const policy = cache.policyFor(document.text, operationName);
+    if (!policy) return undefined;
+    const variablesText = search.get('variables');
+    const variables: unknown = variablesText === null || variablesText === '' ? {} : JSON.parse(variablesText);
+    if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) return undefined;
+    const found: Named = {
+      text: document.text,
+      operationName,
+      policy,
+      variables,
+      publicKey: policy.scope === 'PUBLIC' ? cache.keyOf(policy, document.text, operationName, variables, undefined) : undefined,
+    };
+    if (document.lasting) named.set(url, found);
+    return found;
   }
 
   async function answer(request: IncomingMessage, response: ServerResponse, cached: CachedAnswer, viewerId: number | undefined) {
@@ -92,7 +139,7 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     cache.metrics.responseCache('hit');
     const accept = request.headers.accept ?? '';
     headers['content-type'] = `${accept.includes('application/graphql-response+json') ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`;
-    headers['content-length'] = String(Buffer.byteLength(cached.body));
+    headers['content-length'] = String(cached.body.length);
     response.writeHead(200, headers).end(cached.body);
   }
 
@@ -101,15 +148,8 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
    * now leads a miss of (others of that key wait for it) when it does.
    */
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<true | { leads?: string }> {
-    const search = new URLSearchParams(request.url!.slice(prefix.length));
-    const text = await documentOf(search);
-    if (text === undefined) return {};
-    const operationName = search.get('operationName') ?? undefined;
-    const policy = cache.policyFor(text, operationName);
-    if (!policy) return {};
-    const variablesText = search.get('variables');
-    const variables: unknown = variablesText === null || variablesText === '' ? {} : JSON.parse(variablesText);
-    if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) return {};
+    const name = await nameOf(request.url!);
+    if (!name) return {};
     let viewerId: number | undefined;
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
@@ -117,7 +157,7 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
       if (!token) return {};
       viewerId = (await options.verifyToken(token)).id;
     }
-    const key = cache.keyOf(policy, text, operationName, variables, viewerId);
+    const key = name.publicKey ?? cache.keyOf(name.policy, name.text, name.operationName, name.variables, viewerId);
     let cached = await cache.lookup(key);
     if (!cached) {
       const running = cache.join(key);

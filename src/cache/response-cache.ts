@@ -21,7 +21,8 @@ import { cachePolicyOf, type CachePolicy } from './policy.js';
 import { invalidatedBy } from './tags.js';
 
 export interface CachedAnswer {
-  readonly body: string;
+  /** UTF-8 JSON, as sent. */
+  readonly body: Buffer;
   /** A strong validator: the sha256 of the body. */
   readonly etag: string;
   readonly storedAt: number;
@@ -37,7 +38,7 @@ export interface ResponseCache {
   /** Counts writes dropped in this process: a miss that saw one happen meanwhile keeps nothing. */
   readonly epoch: () => number;
   /** Keeps a miss's answer, unless a write happened in this process since `epoch`; returns the answer either way. */
-  keep(key: string, policy: CachePolicy, body: string, tags: readonly string[], epoch: number): Promise<CachedAnswer>;
+  keep(key: string, policy: CachePolicy, body: Buffer, tags: readonly string[], epoch: number): Promise<CachedAnswer>;
   /** The answer of a miss of this key already running in this process, when there is one. */
   join(key: string): Promise<CachedAnswer | undefined> | undefined;
   /** This request runs the miss others may join; `settle` ends it (with its answer, or undefined if none was kept). */
@@ -73,19 +74,26 @@ export function canonicalJson(value: unknown): string {
     .join(',')}}`;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('base64url');
 
-/** How an answer is kept in the store: four header lines, then the body as sent. */
-function encode(answer: CachedAnswer): string {
-  return `${answer.etag}\n${answer.storedAt}\n${answer.maxAge}\n${answer.scope}\n${answer.body}`;
+/** How an answer is kept in the store: four ASCII header lines, then the body's bytes as sent. */
+function encode(answer: CachedAnswer): Buffer {
+  return Buffer.concat([Buffer.from(`${answer.etag}\n${answer.storedAt}\n${answer.maxAge}\n${answer.scope}\n`, 'latin1'), answer.body]);
 }
 
-function decode(text: string): CachedAnswer | undefined {
-  const lines = text.split('\n', 4);
-  if (lines.length < 4) return undefined;
-  const [etag, storedAt, maxAge, scope] = lines as [string, string, string, string];
-  const body = text.slice(etag.length + storedAt.length + maxAge.length + scope.length + 4);
-  return { etag, storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC', body };
+const NEWLINE = 0x0a;
+
+function decode(bytes: Buffer): CachedAnswer | undefined {
+  const fields: string[] = [];
+  let start = 0;
+  for (let line = 0; line < 4; line += 1) {
+    const end = bytes.indexOf(NEWLINE, start);
+    if (end < 0) return undefined;
+    fields.push(bytes.toString('latin1', start, end));
+    start = end + 1;
+  }
+  const [etag, storedAt, maxAge, scope] = fields as [string, string, string, string];
+  return { etag, storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC', body: bytes.subarray(start) };
 }
 
 export function createResponseCache({ schema, store, metrics, followersOf }: ResponseCacheOptions): ResponseCache {
@@ -114,8 +122,8 @@ export function createResponseCache({ schema, store, metrics, followersOf }: Res
       return sha256(`${scope}\n${operationName ?? ''}\n${canonicalJson(variables ?? {})}\n${text}`);
     },
     async lookup(key) {
-      const text = await store.get(key);
-      return text === undefined ? undefined : decode(text);
+      const bytes = await store.get(key);
+      return bytes === undefined ? undefined : decode(bytes);
     },
     epoch: () => writes,
     async keep(key, policy, body, tags, epoch) {

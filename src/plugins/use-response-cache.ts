@@ -55,7 +55,7 @@ export function useResponseCache(cache: ResponseCache, graphqlEndpoint: string):
         response.headers.set('cache-control', 'no-store');
         return;
       }
-      const body = await response.text();
+      const body = Buffer.from(await response.arrayBuffer());
       const answer = await cache.keep(miss.key, miss.policy, body, miss.tags, miss.epoch);
       cache.settle(miss.key, answer);
       cache.metrics.responseCache('miss');

@@ -13,16 +13,17 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { failover, type FallbackHooks } from './fallback.js';
 
+/** Entries are bytes: a hit is written to the socket as it was read, never decoded and encoded again. */
 export interface ResponseStore {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string, tags: readonly string[], ttlMs: number): Promise<void>;
+  get(key: string): Promise<Buffer | undefined>;
+  set(key: string, value: Buffer, tags: readonly string[], ttlMs: number): Promise<void>;
   /** Deletes every entry listed under one of the tags; resolves to how many there were. */
   invalidate(tags: readonly string[]): Promise<number>;
 }
 
 export function memoryResponseStore({ maxEntries }: { maxEntries: number }): ResponseStore {
   const byTag = new Map<string, Set<string>>();
-  const entries = new LRUCache<string, { value: string; tags: readonly string[] }>({
+  const entries = new LRUCache<string, { value: Buffer; tags: readonly string[] }>({
     max: maxEntries,
     ttlAutopurge: false,
     // Evicted, expired or replaced: its key leaves the lists of its tags, so the lists stay as bounded as the entries.
@@ -77,7 +78,7 @@ return dropped
 `;
 
 type ScriptedRedis = Redis & {
-  tallyCacheSet(...args: (string | number)[]): Promise<unknown>;
+  tallyCacheSet(...args: (string | number | Buffer)[]): Promise<unknown>;
   tallyCacheInvalidate(...args: (string | number)[]): Promise<number>;
 };
 
@@ -110,7 +111,7 @@ export function redisResponseStore(redis: Redis, hooks: FallbackHooks, { prefix 
     get: (key) =>
       usable()
         ? route(
-            async () => (await redis.get(entryKey(key))) ?? undefined,
+            async () => (await redis.getBuffer(entryKey(key))) ?? undefined,
             () => Promise.resolve(undefined),
           )
         : Promise.resolve(undefined),
