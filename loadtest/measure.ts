@@ -6,6 +6,8 @@
  *
  * A load may be paced clients (each connection its own client, sending at most so many requests a second) and may
  * have a background load beside it (one client hammering), run from before the warm-up until the measured run ends.
+ * It may also have something the runner does to the server while the measured run goes on (`duringLoad`: the
+ * `cached-get` stampede drops the hot cached answer with a write, and counts what that costs).
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -26,6 +28,32 @@ export interface Load {
   readonly background?: BackgroundLoad;
   /** Checks against the server once the load (the background load too) has stopped, before the server stops. */
   readonly afterLoad?: (url: string) => Promise<Verdict[]>;
+  /**
+   * Started with the measured run, beside it, and awaited when it ends: what the runner does to the server under
+   * load and what followed. `url` is the GraphQL endpoint; `endsAt` the measured run's planned end (performance.now()).
+   */
+  readonly duringLoad?: (url: string, endsAt: number) => Promise<CacheDrop[]>;
+}
+
+/** One drop of a cached answer under load (`Load.duringLoad`): what the write dropped, and what refilling it cost. */
+export interface CacheDrop {
+  /** Seconds into the measured run when the write was sent. */
+  readonly atSecond: number;
+  /** How long the write took to answer (it answers once its drop is done: src/events.ts). */
+  readonly writeMs: number;
+  /** Cached entries the write dropped (tally_response_cache_invalidations_total). */
+  readonly entriesDropped: number;
+  /** From just before the write was sent until the figures below were read. */
+  readonly windowSeconds: number;
+  /** Over the window (tally_response_cache_requests_total): answers run by GraphQL, and answers from the cache. */
+  readonly misses: number;
+  readonly hits: number;
+  /** SQL statements Tally sent for the cached operation over the window (tally_sql_statements_per_request_sum). */
+  readonly sqlStatements: number;
+  /** Whether the window ended before the load did, so all of it was under load. */
+  readonly underLoad: boolean;
+  /** Whether the cached answer after the window holds what the write wrote (the new post). */
+  readonly answerHoldsWrite: boolean;
 }
 
 /**
@@ -84,7 +112,10 @@ export interface Measurement {
   readonly connectionErrors: number;
   readonly timeouts: number;
   readonly sqlPerRequestPg: number;
+  /** Tally's statements over the requests it answered: those GraphQL ran, and those its response cache answered (none). */
   readonly sqlPerRequestTally: number | undefined;
+  /** Tally's response cache over the same span as sqlPerRequestTally, from /metrics; undefined for other servers. */
+  readonly responseCache: ResponseCacheCounts | undefined;
   readonly peakPgConnections: number;
   readonly pgConnectionSamples: number[];
   readonly rssBytes: { start: number; peak: number; end: number; samples: number[] };
@@ -102,6 +133,28 @@ export interface Measurement {
   readonly background?: BackgroundResult;
   /** What `afterLoad` found. */
   readonly afterLoad: Verdict[];
+  /** What `duringLoad` did and saw. */
+  readonly drops?: CacheDrop[];
+  /** This row's load, which a target may set apart from the run's (the stampede's 500 connections). */
+  readonly load: { readonly connections: number; readonly durationSeconds: number };
+}
+
+/**
+ * Answers of Tally's response cache by how they went (tally_response_cache_requests_total): `hits` from the stored
+ * bytes, `notModified` a 304 for an If-None-Match naming them (both without GraphQL), `misses` run and then kept.
+ * SQL statements are every operation's (tally_sql_statements_per_request_sum).
+ */
+export interface ResponseCacheCounts {
+  readonly hits: number;
+  readonly notModified: number;
+  readonly misses: number;
+  readonly sqlStatements: number;
+}
+
+/** Answers from the cache (hits and 304s) over every cacheable GET Tally counted (those and the misses). */
+export function hitRate(counts: ResponseCacheCounts | undefined): number | undefined {
+  const all = counts ? counts.hits + counts.notModified + counts.misses : 0;
+  return counts && all > 0 ? (counts.hits + counts.notModified) / all : undefined;
 }
 
 /** What measure() reads of a run, whether one autocannon instance made it or many paced ones. */
@@ -334,18 +387,66 @@ async function transactionsAfterExit(admin: pg.Client, database: string, before:
   return last;
 }
 
-/** Sum and count of Tally's SQL-statements histogram, over every operation. */
-async function tallyStatements(server: RunningServer): Promise<{ sum: number; count: number } | undefined> {
-  if (!server.kind.startsWith('tally')) return undefined;
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  let sum = 0;
-  let count = 0;
+/** One sample of Tally's /metrics: its name and labels as Prometheus prints them, and its value. */
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Every sample Tally's /metrics shows now; `url` is any URL of the server. */
+export async function tallyMetrics(url: string): Promise<Sample[]> {
+  const text = await (await fetch(new URL('/metrics', url))).text();
+  const samples: Sample[] = [];
   for (const line of text.split('\n')) {
-    const match = /^tally_sql_statements_per_request_(sum|count)\{[^}]*\} ([\d.e+]+)$/.exec(line);
-    if (match?.[1] === 'sum') sum += Number(match[2]);
-    if (match?.[1] === 'count') count += Number(match[2]);
+    const match = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!;
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
   }
-  return { sum, count };
+  return samples;
+}
+
+/** The sum of the samples named `name` whose labels include every one of `labels`. */
+export function sumOf(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>> = {}): number {
+  return samples
+    .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .reduce((total, sample) => total + sample.value, 0);
+}
+
+/** What measure() reads of Tally's /metrics before and after a run. */
+interface TallyCounters {
+  /** Tally's SQL-statements histogram, over every operation: statements, and the requests GraphQL ran. */
+  readonly statements: number;
+  readonly executed: number;
+  readonly cache: Omit<ResponseCacheCounts, 'sqlStatements'>;
+}
+
+async function tallyCounters(server: RunningServer): Promise<TallyCounters | undefined> {
+  if (!server.kind.startsWith('tally')) return undefined;
+  const samples = await tallyMetrics(server.url);
+  const cache = (result: string) => sumOf(samples, 'tally_response_cache_requests_total', { result });
+  return {
+    statements: sumOf(samples, 'tally_sql_statements_per_request_sum'),
+    executed: sumOf(samples, 'tally_sql_statements_per_request_count'),
+    cache: { hits: cache('hit'), notModified: cache('not_modified'), misses: cache('miss') },
+  };
+}
+
+/** From two readings: the response cache's counts, and SQL statements per request Tally answered (cache or not). */
+function tallyFigures(before: TallyCounters | undefined, after: TallyCounters | undefined): Pick<Measurement, 'sqlPerRequestTally' | 'responseCache'> {
+  if (!before || !after) return { sqlPerRequestTally: undefined, responseCache: undefined };
+  const statements = after.statements - before.statements;
+  const responseCache = {
+    hits: after.cache.hits - before.cache.hits,
+    notModified: after.cache.notModified - before.cache.notModified,
+    misses: after.cache.misses - before.cache.misses,
+    sqlStatements: statements,
+  };
+  // A hit or a 304 never reaches GraphQL, so the histogram does not count it: it is a request with no SQL.
+  const answered = after.executed - before.executed + responseCache.hits + responseCache.notModified;
+  return { sqlPerRequestTally: answered > 0 ? statements / answered : undefined, responseCache };
 }
 
 /**
@@ -371,11 +472,11 @@ export async function measure(
     await background?.stop(0).catch(() => undefined);
     throw error;
   }
-  const { result, seconds, rssStart, rssSamples, pgSamples, statementsBefore, serverMicros, backgroundDuring } = measured;
+  const { result, seconds, rssStart, rssSamples, pgSamples, countersBefore, serverMicros, backgroundDuring, drops } = measured;
   const backgroundResult = await background?.stop(backgroundDuring);
   const afterLoad = load.afterLoad ? await load.afterLoad(url) : [];
   const total = result.total;
-  const statementsAfter = await tallyStatements(server);
+  const countersAfter = await tallyCounters(server);
   const rssEnd = server.rssBytes();
   await server.stop();
   const transactionsAfter = database ? await transactionsAfterExit(admin, database, transactionsBefore) : 0;
@@ -393,10 +494,7 @@ export async function measure(
     timeouts: result.timeouts,
     // Per database, so the samplers' own queries (on the admin database) do not count.
     sqlPerRequestPg: answered > 0 ? (transactionsAfter - transactionsBefore) / answered : 0,
-    sqlPerRequestTally:
-      statementsBefore && statementsAfter && statementsAfter.count > statementsBefore.count
-        ? (statementsAfter.sum - statementsBefore.sum) / (statementsAfter.count - statementsBefore.count)
-        : undefined,
+    ...tallyFigures(countersBefore, countersAfter),
     peakPgConnections: pgSamples.length > 0 ? Math.max(...pgSamples) : 0,
     pgConnectionSamples: pgSamples,
     rssBytes: { start: rssStart, peak: Math.max(rssStart, rssEnd, ...rssSamples), end: rssEnd, samples: rssSamples },
@@ -409,6 +507,8 @@ export async function measure(
     loadGeneratorLoopDelayMs: measured.loopDelayMs,
     ...(backgroundResult ? { background: backgroundResult } : {}),
     afterLoad,
+    ...(drops ? { drops } : {}),
+    load: { connections: load.connections, durationSeconds: load.durationSeconds },
   };
 }
 
@@ -419,13 +519,14 @@ interface MeasuredRun {
   readonly rssStart: number;
   readonly rssSamples: number[];
   readonly pgSamples: number[];
-  readonly statementsBefore: { sum: number; count: number } | undefined;
+  readonly countersBefore: TallyCounters | undefined;
   readonly serverMicros: number;
   readonly loadGeneratorMicros: number;
   readonly machineBusy: number;
   readonly loopDelayMs: Measurement['loadGeneratorLoopDelayMs'];
   /** The background load's responses during the measured run. */
   readonly backgroundDuring: number;
+  readonly drops: CacheDrop[] | undefined;
 }
 
 const LOOP_DELAY_RESOLUTION_MS = 10;
@@ -446,7 +547,7 @@ async function measuredRun(
     rssSamples.push(server.rssBytes());
     if (database) void connectionsOf(admin, database).then((n) => pgSamples.push(n), () => undefined);
   }, 1_000);
-  const statementsBefore = await tallyStatements(server);
+  const countersBefore = await tallyCounters(server);
   const cpuBefore = server.cpuMicros();
   const loadGeneratorBefore = process.cpuUsage();
   const machineBefore = machineTicks();
@@ -454,6 +555,11 @@ async function measuredRun(
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   const started = performance.now();
   const perSecond: number[] = [];
+  // Settled into a value at once: a failure while the load still runs must wait for it, not end the process.
+  const during = load.duringLoad?.(url, started + load.durationSeconds * 1000).then(
+    (drops) => ({ drops }),
+    (error: unknown) => ({ error }),
+  );
   let result: Outcome;
   loopDelay.enable();
   try {
@@ -463,8 +569,13 @@ async function measuredRun(
     clearInterval(sampler);
   }
   const seconds = (performance.now() - started) / 1000;
+  const serverMicros = server.cpuMicros() - cpuBefore;
   const loadGenerator = process.cpuUsage(loadGeneratorBefore);
   const machineAfter = machineTicks();
+  const backgroundDuring = (background?.responses() ?? 0) - backgroundBefore;
+  // Awaited once the run's own figures are taken, so a hook that outlasts the load does not stretch them.
+  const duringOutcome = await during;
+  if (duringOutcome && 'error' in duringOutcome) throw duringOutcome.error;
   // The histogram holds each timer's whole interval: the delay is what exceeds it.
   const toMs = (nanos: number) => round(Math.max(0, nanos / 1e6 - LOOP_DELAY_RESOLUTION_MS));
   return {
@@ -474,11 +585,12 @@ async function measuredRun(
     rssStart,
     rssSamples,
     pgSamples,
-    statementsBefore,
-    serverMicros: server.cpuMicros() - cpuBefore,
+    countersBefore,
+    serverMicros,
     loadGeneratorMicros: loadGenerator.user + loadGenerator.system,
     machineBusy: machineAfter.total > machineBefore.total ? (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total) : 0,
     loopDelayMs: { p50: toMs(loopDelay.percentile(50)), p99: toMs(loopDelay.percentile(99)), max: toMs(loopDelay.max) },
-    backgroundDuring: (background?.responses() ?? 0) - backgroundBefore,
+    backgroundDuring,
+    drops: duringOutcome?.drops,
   };
 }

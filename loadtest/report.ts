@@ -2,7 +2,7 @@
  * The report of one run, as markdown (for the repository and the closing note) and as one self-contained HTML
  * page with charts (requests/s over time, latency by percentile): no script, no external asset.
  */
-import type { Measurement, Refusal } from './measure.js';
+import { hitRate, type CacheDrop, type Measurement, type Refusal } from './measure.js';
 import type { Scenario, Verdict } from './scenarios.js';
 
 export interface RunInfo {
@@ -62,6 +62,44 @@ export function goalLines(input: ReportInput): string[] {
   return [...goals, ...input.verdicts.map((verdict) => `${verdict.holds ? 'holds' : 'MISSED'}: ${verdict.description}`)];
 }
 
+/** Rows whose load is their own (Target.connections, Target.durationSeconds), said under the run's line. */
+function loadExceptions(info: RunInfo, results: ReadonlyMap<string, Measurement>): string[] {
+  const apart = [...results].filter(([, m]) => m.load.connections !== info.connections || m.load.durationSeconds !== info.durationSeconds);
+  return apart.length === 0 ? [] : [`Except: ${apart.map(([label, m]) => `${label}, ${m.load.connections} connections and ${m.load.durationSeconds} s measured`).join('; ')}.`, ''];
+}
+
+function responseCacheLines(results: ReadonlyMap<string, Measurement>): string[] {
+  const cached = [...results].filter(([, m]) => m.responseCache && m.responseCache.hits + m.responseCache.notModified + m.responseCache.misses > 0);
+  if (cached.length === 0) return [];
+  return [
+    "Tally's response cache over the measured run (/metrics: tally_response_cache_requests_total by result; hit rate = (hits + 304s) / (hits + 304s + misses); a hit or a 304 is answered by the node:http front without GraphQL, a miss runs the operation and keeps its answer; SQL statements are tally_sql_statements_per_request_sum over every operation, the runner's own writes included):",
+    '',
+    '| server | answered (load generator) | hits | 304s | misses | hit rate | SQL statements | SQL/request answered |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...cached.map(([label, m]) => {
+      const c = m.responseCache!;
+      return `| ${label} | ${m.totalRequests} | ${c.hits} | ${c.notModified} | ${c.misses} | ${((hitRate(c) ?? 0) * 100).toFixed(2)}% | ${c.sqlStatements} | ${fixed(c.sqlStatements / Math.max(1, m.totalRequests), 4)} |`;
+    }),
+    '',
+  ];
+}
+
+function dropLines(results: ReadonlyMap<string, Measurement>): string[] {
+  const rows = [...results].flatMap(([label, m]) => (m.drops ?? []).map((drop, i): [string, number, CacheDrop] => [label, i + 1, drop]));
+  if (rows.length === 0) return [];
+  return [
+    'The cached answer dropped under load (each by a createPost the runner sent; the window runs from just before it was sent until the counts were read):',
+    '',
+    '| row | drop | at s | write ms | entries dropped | window s | misses | SQL statements (LoadFeed) | hits in the window | window under load | next answer holds the post |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    ...rows.map(
+      ([label, n, d]) =>
+        `| ${label} | ${n} | ${d.atSecond.toFixed(1)} | ${d.writeMs.toFixed(0)} | ${d.entriesDropped} | ${d.windowSeconds.toFixed(1)} | ${d.misses} | ${d.sqlStatements} | ${d.hits} | ${d.underLoad ? 'yes' : 'no'} | ${d.answerHoldsWrite ? 'yes' : 'no'} |`,
+    ),
+    '',
+  ];
+}
+
 export function markdown(input: ReportInput): string {
   const { scenario, info, results } = input;
   const lines = [
@@ -71,6 +109,7 @@ export function markdown(input: ReportInput): string {
     '',
     `Run ${info.startedAt.toISOString()}: ${info.connections} connections, ${info.warmupSeconds} s warm-up, ${info.durationSeconds} s measured per server, one server after another; data set \`${scenario.sizeName}\`${scenario.throughPgBouncer ? ', through PgBouncer (transaction mode)' : ''}.`,
     '',
+    ...loadExceptions(info, results),
     '| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors / timeouts | non-2xx | SQL/request (PostgreSQL) | SQL/request (Tally) | peak PG connections | RSS start / peak / end MB | CPU µs/request |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |',
     ...[...results].map(
@@ -89,6 +128,7 @@ export function markdown(input: ReportInput): string {
     }
     lines.push('');
   }
+  lines.push(...responseCacheLines(results), ...dropLines(results));
   const withBackground = [...results].filter(([, m]) => m.background);
   if (withBackground.length > 0) {
     lines.push(
@@ -187,7 +227,7 @@ export function html(input: ReportInput): string {
     [...results].map(([label, m]) => ({
       label,
       // autocannon's last tick can be a fraction of a second after the run ended: only whole seconds are plotted.
-      points: m.perSecond.slice(0, input.info.durationSeconds).map((count, i) => [i + 1, count] as [number, number]),
+      points: m.perSecond.slice(0, m.load.durationSeconds).map((count, i) => [i + 1, count] as [number, number]),
     })),
     'second',
     { log: true },

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     },
   });
   const name = positionals[0];
-  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge|rate-limit> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]');
+  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge|rate-limit|cached-get> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]');
   if (values.size !== 'load' && values.size !== 'demo') throw new Error('--size must be load or demo');
   const scenario = scenarioNamed(name, values.size);
   const connections = Number(values.connections ?? scenario.connections);
@@ -99,20 +99,32 @@ async function main(): Promise<void> {
   const verdicts: Verdict[] = [];
   try {
     const targets = await scenario.targets(data, { connections });
+    if (scenario.prepare) log(await scenario.prepare());
     const serverUrl = databaseUrl(database, scenario.throughPgBouncer ? PGBOUNCER_PORT : 5432);
     for (const target of targets) {
       log(`${target.label}: starting ${target.server}`);
       const server = await startServer({ kind: target.server, databaseUrl: serverUrl, poolMax: 10, env: target.env });
       try {
         await checkAnswer(server, target, data);
-        log(`${target.label}: answer checked; ${warmupSeconds} s warm-up, ${durationSeconds} s measured at ${connections} connections`);
+        const load = {
+          connections: target.connections ?? connections,
+          durationSeconds: target.durationSeconds ?? durationSeconds,
+          warmupSeconds,
+          requests: target.requests,
+          paced: target.paced,
+          background: target.background,
+          afterLoad: target.afterLoad,
+          duringLoad: target.duringLoad,
+        };
+        log(`${target.label}: answer checked; ${warmupSeconds} s warm-up, ${load.durationSeconds} s measured at ${load.connections} connections`);
         if (target.background) log(`${target.label}: beside it, from before the warm-up: ${target.background.label}, ${target.background.connections} connections`);
-        const { requests, paced, background, afterLoad } = target;
-        const load = { connections, durationSeconds, warmupSeconds, requests, paced, background, afterLoad };
         const result = await measure(server, load, admin, database);
         results.set(target.label, result);
         verdicts.push(...result.afterLoad);
         log(`${target.label}: ${result.requestsPerSecond.toFixed(0)} requests/s, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, errors ${result.connectionErrors}`);
+        for (const [i, drop] of (result.drops ?? []).entries()) {
+          log(`${target.label}: drop ${i + 1} at ${drop.atSecond.toFixed(1)} s: ${drop.entriesDropped} entries dropped, ${drop.misses} misses, ${drop.sqlStatements} SQL statements in ${drop.windowSeconds.toFixed(1)} s`);
+        }
         const hammer = result.background;
         if (hammer) {
           const refused = hammer.statusCounts['429'] ?? 0;

@@ -5,12 +5,15 @@ import type autocannon from 'autocannon';
 import { cpus } from 'node:os';
 import pg from 'pg';
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import { openDatabase } from '../src/db/client.js';
 import { SEED_SIZES, type SeedSize } from '../src/db/seed.js';
 import { checkLedger } from '../src/ledger/check-ledger.js';
-import type { BackgroundLoad, Measurement, PacedClients } from './measure.js';
+import { hitRate, sumOf, tallyMetrics, type BackgroundLoad, type CacheDrop, type Measurement, type PacedClients } from './measure.js';
+import { documentIdOf, NEWEST_POSTS_TALLY } from './operations.js';
 import { TALLY_AUDIENCE, TALLY_ISSUER, TALLY_TEST_SECRET, type ServerKind } from './servers.js';
+import { keyPrefixes } from '../src/stores.js';
 
 export interface Target {
   readonly label: string;
@@ -27,6 +30,11 @@ export interface Target {
   readonly background?: BackgroundLoad;
   /** Checks against this server once the load has stopped (see measure.ts). */
   readonly afterLoad?: (url: string) => Promise<Verdict[]>;
+  /** What the runner does to this server during the measured run, beside the load (see measure.ts). */
+  readonly duringLoad?: (url: string, endsAt: number) => Promise<CacheDrop[]>;
+  /** This target's own connections and measured seconds, whatever --connections and --duration say. */
+  readonly connections?: number;
+  readonly durationSeconds?: number;
 }
 
 export interface Goal {
@@ -50,6 +58,8 @@ export interface Scenario {
   /** Built once the database is ready (some requests need ids, cursors or tokens from it), for the run's connections. */
   targets(db: pg.Client, load: { readonly connections: number }): Promise<Target[]>;
   readonly goals: Goal[];
+  /** Sets up the shared state the servers start from, once, before the first of them starts; says what it did. */
+  prepare?(): Promise<string>;
   /** Checks of the database after the load, such as the ledger's invariants after writes. */
   verify?(databaseUrl: string): Promise<Verdict[]>;
   /** Figures drawn from more than one row, for the report. */
@@ -68,7 +78,6 @@ const post = (body: unknown, headers: Record<string, string> = {}): autocannon.R
   body: JSON.stringify(body),
 });
 
-export const NEWEST_POSTS_TALLY = '{ posts(first: 20) { edges { node { id body author { id name } } } } }';
 export const NEWEST_POSTS_POSTGRAPHILE =
   '{ allPosts(first: 20, orderBy: [CREATED_AT_DESC, PRIMARY_KEY_DESC]) { nodes { id body userByAuthorId { id name } } } }';
 
@@ -109,6 +118,9 @@ export const STAGE_ENVS = {
   withoutLimitsOrBudget: { ...AS_PRODUCTION, ...WITH_REDIS, DISABLE_STAGES: 'limits,budget' },
 };
 
+/** The load DESIGN.md section 6 measures with: 100 connections, 3 s of warm-up, 10 s measured. */
+const DESIGN_LOAD = { connections: 100, durationSeconds: 10, warmupSeconds: 3 } as const;
+
 function feed(sizeName: 'demo' | 'load'): Scenario {
   return {
     name: 'feed',
@@ -117,9 +129,7 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
     sizeName,
     throughPgBouncer: false,
     needsRedis: true,
-    connections: 100,
-    durationSeconds: 10,
-    warmupSeconds: 3,
+    ...DESIGN_LOAD,
     targets: () =>
       Promise.resolve([
         { label: 'bare node:http (1 KB JSON)', server: 'bare-http', requests: [post({})] },
@@ -520,6 +530,177 @@ function rateLimit(sizeName: 'demo' | 'load'): Scenario {
   };
 }
 
+/** Tally as production runs it: trusted mode (only the manifests' documents, sent by id) and Redis for the cache. */
+const CACHED_GET_ENV = { ...WITH_REDIS, PERSISTED_OPERATIONS: 'trusted' };
+const FEED_ID = documentIdOf('LoadFeed');
+/** The persisted feed by GET, as a client built with the manifest asks for it: the URL is the cache's key. */
+const FEED_BY_GET: autocannon.Request = { method: 'GET', path: `/graphql?documentId=${FEED_ID}`, headers: { accept: 'application/json' } };
+
+const BARE_HTTP = 'bare node:http (1 KB JSON)';
+const CACHED = 'Tally, cached GET by documentId';
+const UNCACHED = 'Tally, uncached POST by documentId';
+const STAMPEDE_ROW = 'Tally, cached GET, stampede';
+
+/**
+ * The stampede: 500 connections on the one cached key, which the runner drops 3 times with a write (a post, which
+ * drops every cached newest-posts answer) and counts, over a window after each, the answers GraphQL ran and the SQL
+ * it sent for the feed. Each drop is what a hot key's expiry is, made to happen at a known moment.
+ */
+const STAMPEDE = { connections: 500, drops: 3, gapSeconds: 1, windowSeconds: 3 } as const;
+/** The drops' gaps and windows, and 2 s more: the last window's figures are read while the load still runs. */
+const STAMPEDE_SECONDS = STAMPEDE.drops * (STAMPEDE.gapSeconds + STAMPEDE.windowSeconds) + 2;
+
+async function dropUnderLoad(url: string, endsAt: number, authorization: string): Promise<CacheDrop[]> {
+  const started = performance.now();
+  const feedUrl = new URL(FEED_BY_GET.path!, url);
+  const drops: CacheDrop[] = [];
+  for (let drop = 1; drop <= STAMPEDE.drops; drop += 1) {
+    await sleep(STAMPEDE.gapSeconds * 1000);
+    const before = await tallyMetrics(url);
+    const sentAt = performance.now();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body: JSON.stringify({ documentId: documentIdOf('LoadCreatePost'), variables: { input: { body: `cached-get stampede: drop ${drop} of ${STAMPEDE.drops}` } } }),
+    });
+    const written = (await response.json()) as { data?: { createPost?: { post?: { id: string } | null } } };
+    const postId = written.data?.createPost?.post?.id;
+    if (!postId) throw new Error(`the stampede's createPost answered ${response.status}: ${JSON.stringify(written).slice(0, 300)}`);
+    const writeMs = performance.now() - sentAt;
+    await sleep(sentAt + STAMPEDE.windowSeconds * 1000 - performance.now());
+    const after = await tallyMetrics(url);
+    const windowEnd = performance.now();
+    const delta = (name: string, labels: Record<string, string> = {}) => sumOf(after, name, labels) - sumOf(before, name, labels);
+    const next = await (await fetch(feedUrl, { headers: { accept: 'application/json' } })).text();
+    drops.push({
+      atSecond: (sentAt - started) / 1000,
+      writeMs,
+      entriesDropped: delta('tally_response_cache_invalidations_total'),
+      windowSeconds: (windowEnd - sentAt) / 1000,
+      misses: delta('tally_response_cache_requests_total', { result: 'miss' }),
+      hits: delta('tally_response_cache_requests_total', { result: 'hit' }),
+      sqlStatements: delta('tally_sql_statements_per_request_sum', { operation: 'LoadFeed' }),
+      underLoad: windowEnd < endsAt,
+      answerHoldsWrite: next.includes(JSON.stringify(postId)),
+    });
+  }
+  return drops;
+}
+
+/** Where Tally keeps cached answers in Redis (tests use prefixes of their own). */
+const RESPONSE_CACHE_KEYS = `${keyPrefixes().responses}*`;
+
+/**
+ * Every Tally on one Redis shares its response cache, whatever database it serves: a run on the demo data would
+ * be handed the load data's kept feed for up to its 60 s. Each run starts with none, so the first GET of each row's
+ * answer check is a miss that really runs against this run's data.
+ */
+async function emptyResponseCache(): Promise<string> {
+  const redis = new Redis(WITH_REDIS.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  let removed = 0;
+  try {
+    for await (const keys of redis.scanStream({ match: RESPONSE_CACHE_KEYS, count: 1_000 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) removed += await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return `emptied the response cache in Redis (${removed} keys of ${RESPONSE_CACHE_KEYS})`;
+}
+
+const cacheOf = (results: ReadonlyMap<string, Measurement>, label: string) => results.get(label)?.responseCache;
+const percent = (fraction: number | undefined, digits = 1) => (fraction === undefined ? '–' : `${(100 * fraction).toFixed(digits)}%`);
+
+function cachedGet(sizeName: 'demo' | 'load'): Scenario {
+  return {
+    name: 'cached-get',
+    description: `The 20 newest posts with their author, as a persisted operation (LoadFeed, loadtest/operations.ts) run by id in trusted mode, Redis on, as production: by GET, answered from the response cache, against the ceiling of bare node:http (sent the same GET) and against the same operation by POST, which is never cached. Then the stampede: ${STAMPEDE.connections} connections on the one cached GET for ${STAMPEDE_SECONDS} s while the runner drops its answer ${STAMPEDE.drops} times (a createPost by a signed-in user), counting after each drop, over ${STAMPEDE.windowSeconds} s, the answers GraphQL ran (misses) and the SQL statements it sent for LoadFeed.`,
+    size: SEED_SIZES[sizeName],
+    sizeName,
+    throughPgBouncer: false,
+    needsRedis: true,
+    ...DESIGN_LOAD,
+    prepare: emptyResponseCache,
+    async targets() {
+      const authorization = `Bearer ${await tokenFor(2)}`;
+      const tally = { server: 'tally' as const, expectsNewestPosts: true, env: CACHED_GET_ENV };
+      return [
+        { label: BARE_HTTP, server: 'bare-http', requests: [FEED_BY_GET] },
+        { label: CACHED, ...tally, requests: [FEED_BY_GET] },
+        { label: UNCACHED, ...tally, requests: [post({ documentId: FEED_ID })] },
+        {
+          label: STAMPEDE_ROW,
+          ...tally,
+          requests: [FEED_BY_GET],
+          connections: STAMPEDE.connections,
+          durationSeconds: STAMPEDE_SECONDS,
+          duringLoad: (url: string, endsAt: number) => dropUnderLoad(url, endsAt, authorization),
+        },
+      ];
+    },
+    goals: [
+      {
+        description: "the cached GET's requests/s ≥ 0.30 × bare node:http's",
+        holds: (r) => {
+          const share = ratio(rps(r, CACHED), rps(r, BARE_HTTP));
+          return share === undefined ? undefined : share >= 0.3;
+        },
+        detail: (r) => {
+          const [cached, bare, uncached] = [rps(r, CACHED), rps(r, BARE_HTTP), rps(r, UNCACHED)];
+          if (cached === undefined || bare === undefined) return undefined;
+          return `${cached.toFixed(0)} ÷ ${bare.toFixed(0)} = ${(cached / bare).toFixed(2)}${uncached ? `; ×${(cached / uncached).toFixed(1)} the uncached POST's ${uncached.toFixed(0)}` : ''}`;
+        },
+      },
+      {
+        description: "the cached GET's hit rate > 95% (hits and 304s over every cacheable GET, from /metrics over the measured run)",
+        holds: (r) => {
+          const rate = hitRate(cacheOf(r, CACHED));
+          return rate === undefined ? undefined : rate > 0.95;
+        },
+        detail: (r) => {
+          const cache = cacheOf(r, CACHED);
+          return cache && `${percent(hitRate(cache), 2)}: ${cache.hits} hits, ${cache.notModified} 304s, ${cache.misses} misses`;
+        },
+      },
+      {
+        description: `each drop of the hot key under ${STAMPEDE.connections} connections sends one query to PostgreSQL: one miss, one SQL statement for LoadFeed`,
+        holds: (r) => {
+          const drops = r.get(STAMPEDE_ROW)?.drops;
+          if (!drops) return undefined;
+          return drops.length === STAMPEDE.drops && drops.every((drop) => drop.underLoad && drop.entriesDropped > 0 && drop.misses === 1 && drop.sqlStatements === 1);
+        },
+        detail: (r) =>
+          r
+            .get(STAMPEDE_ROW)
+            ?.drops?.map((drop, i) => `drop ${i + 1}: ${drop.misses} miss${drop.misses === 1 ? '' : 'es'}, ${drop.sqlStatements} statement${drop.sqlStatements === 1 ? '' : 's'}${drop.underLoad ? '' : ' (window outlasted the load)'}`)
+            .join('; '),
+      },
+      {
+        description: 'after each drop the cached answer holds the new post',
+        holds: (r) => {
+          const drops = r.get(STAMPEDE_ROW)?.drops;
+          return drops ? drops.length > 0 && drops.every((drop) => drop.answerHoldsWrite) : undefined;
+        },
+      },
+      {
+        description: 'zero connection errors, timeouts and non-2xx on every Tally row',
+        holds: (r) => [CACHED, UNCACHED, STAMPEDE_ROW].every((label) => {
+          const m = r.get(label);
+          return m !== undefined && m.connectionErrors + m.timeouts + m.non2xx === 0;
+        }),
+      },
+    ],
+    notes(r) {
+      const [cached, uncached] = [r.get(CACHED), r.get(UNCACHED)];
+      if (!cached || !uncached) return [];
+      return [
+        `The cache spared the feed's work: the cached GET cost the server ${cached.cpuMicrosPerRequest.toFixed(0)} µs of CPU a request, the uncached POST ${uncached.cpuMicrosPerRequest.toFixed(0)} µs (×${(uncached.cpuMicrosPerRequest / Math.max(1, cached.cpuMicrosPerRequest)).toFixed(1)}); the load generator (this process) used ${cached.cpu.loadGeneratorCores.toFixed(2)} of the machine's ${cpus().length} cores beside the cached GET, ${(cached.cpu.machineBusy * 100).toFixed(0)}% of the machine busy.`,
+      ];
+    },
+  };
+}
+
 export function scenario(name: string, sizeName: 'demo' | 'load'): Scenario {
   switch (name) {
     case 'feed':
@@ -530,7 +711,9 @@ export function scenario(name: string, sizeName: 'demo' | 'load'): Scenario {
       return seedChallenge(sizeName);
     case 'rate-limit':
       return rateLimit(sizeName);
+    case 'cached-get':
+      return cachedGet(sizeName);
     default:
-      throw new Error(`unknown scenario "${name}": choose feed, deep-page, seed-challenge or rate-limit`);
+      throw new Error(`unknown scenario "${name}": choose feed, deep-page, seed-challenge, rate-limit or cached-get`);
   }
 }

@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { DEFAULT_MANIFEST } from '../src/config.js';
+import { writeLoadManifest } from './operations.js';
 
 export type ServerKind = 'bare-http' | 'bare-pg' | 'postgraphile' | 'tally-unbatched' | 'tally';
 
@@ -84,8 +86,10 @@ function environment(spec: ServerSpec, port: number): Record<string, string> {
     // One load generator on one address stands for many clients: budgets no scenario exhausts, so the budget
     // stage runs (priced, charged, refunded, reported) without refusing. `rate-limit` sets the real ones.
     ...UNLIMITED_BUDGETS,
-    // The scenarios send whole documents (the same ones PostGraphile answers), which trusted mode refuses.
+    // Most scenarios send whole documents (the same ones PostGraphile answers), which trusted mode refuses;
+    // `cached-get` runs trusted, as production does, and sends the ids of the load generator's own operations.
     PERSISTED_OPERATIONS: 'open',
+    PERSISTED_MANIFESTS: [DEFAULT_MANIFEST, writeLoadManifest()].join(','),
     ...spec.env,
   };
 }

@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { SEED_SIZES } from '../src/db/seed.js';
 import { buildTally, databaseUrl, ensureServices, prepareDatabase } from './prepare.js';
-import { NEWEST_POSTS_TALLY, STAGE_ENVS } from './scenarios.js';
+import { NEWEST_POSTS_TALLY } from './operations.js';
+import { STAGE_ENVS } from './scenarios.js';
 import { startServer, type RunningServer } from './servers.js';
 
 const log = (line: string) => console.log(`[stage-cost] ${line}`);

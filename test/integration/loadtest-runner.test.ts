@@ -1,7 +1,9 @@
 /**
  * The load-test runner end to end on a tiny run (2 connections, 2 s, demo data), so it cannot rot: it prepares
  * its database, starts every server of the feed scenario, checks each answer, measures, stops them all and
- * writes both reports; and rate-limit's paced clients, background load and Retry-After probe. Not a timing test: it asserts that every figure was measured, not how large it is.
+ * writes both reports; rate-limit's paced clients, background load and Retry-After probe; and cached-get's trusted
+ * mode (the load generator's own manifest), its response-cache counts and the stampede's drops. Not a timing test:
+ * it asserts that every figure was measured, not how large it is.
  * Like the runner, it needs the PostgreSQL every machine here runs (LOADTEST_ADMIN_URL, 127.0.0.1:5432 by default).
  */
 import { execFile } from 'node:child_process';
@@ -69,5 +71,38 @@ describe('npm run loadtest', () => {
     expect(markdown).toMatch(/- (holds|MISSED): others' p99 with the hammer/);
     expect(markdown).toMatch(/- (holds|MISSED): the hammering viewer's 16-point request after the hammer stopped/);
     expect(markdown).toMatch(/- (holds|MISSED): the hammering viewer's 301-point request after the hammer stopped/);
+  });
+
+  it('runs the cached-get scenario: persisted GETs from the response cache, the uncached POST, and the stampede', { timeout: 240_000 }, async () => {
+    await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'loadtest/run.ts', 'cached-get', '--size', 'demo', '--connections', '2', '--duration', '2', '--warmup', '1', '--out', out],
+      { env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' }, timeout: 230_000 },
+    );
+    type Row = {
+      totalRequests: number;
+      non2xx: number;
+      responseCache?: { hits: number; misses: number };
+      drops?: { entriesDropped: number; misses: number; sqlStatements: number; answerHoldsWrite: boolean }[];
+    };
+    const { results } = JSON.parse(readFileSync(join(out, 'cached-get.json'), 'utf8')) as { results: Record<string, Row> };
+    const [cached, uncached, stampede] = ['Tally, cached GET by documentId', 'Tally, uncached POST by documentId', 'Tally, cached GET, stampede'].map((label) => results[label]);
+    for (const row of [results['bare node:http (1 KB JSON)'], cached, uncached, stampede]) {
+      expect(row?.totalRequests, 'requests answered').toBeGreaterThan(0);
+      expect(row?.non2xx, 'trusted mode ran every persisted id it was sent').toBe(0);
+    }
+    expect(cached?.responseCache?.hits, 'GETs answered from the cache').toBeGreaterThan(0);
+    expect(uncached?.responseCache?.hits, 'a POST is never answered from the cache').toBe(0);
+    expect(stampede?.drops).toHaveLength(3);
+    for (const drop of stampede!.drops!) {
+      expect(drop.entriesDropped, 'the write dropped the cached feed').toBeGreaterThan(0);
+      expect(drop.misses, 'the drop was followed by a miss').toBeGreaterThan(0);
+      expect(drop.sqlStatements, 'the miss ran the feed against PostgreSQL').toBeGreaterThan(0);
+      expect(drop.answerHoldsWrite, 'the next cached answer holds the new post').toBe(true);
+    }
+
+    const markdown = readFileSync(join(out, 'cached-get.md'), 'utf8');
+    expect(markdown).toMatch(/- (holds|MISSED): the cached GET's hit rate > 95%/);
+    expect(markdown).toMatch(/- (holds|MISSED): each drop of the hot key under 500 connections sends one query to PostgreSQL/);
   });
 });
