@@ -550,6 +550,9 @@ const STAMPEDE = { connections: 500, drops: 3, gapSeconds: 1, windowSeconds: 3 }
 /** The drops' gaps and windows, and 2 s more: the last window's figures are read while the load still runs. */
 const STAMPEDE_SECONDS = STAMPEDE.drops * (STAMPEDE.gapSeconds + STAMPEDE.windowSeconds) + 2;
 
+/** How the stampede's posts begin, so the run removes them again (verify). */
+const STAMPEDE_POSTS = 'cached-get stampede: ';
+
 async function dropUnderLoad(url: string, endsAt: number, authorization: string): Promise<CacheDrop[]> {
   const started = performance.now();
   const feedUrl = new URL(FEED_BY_GET.path!, url);
@@ -561,7 +564,7 @@ async function dropUnderLoad(url: string, endsAt: number, authorization: string)
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization },
-      body: JSON.stringify({ documentId: documentIdOf('LoadCreatePost'), variables: { input: { body: `cached-get stampede: drop ${drop} of ${STAMPEDE.drops}` } } }),
+      body: JSON.stringify({ documentId: documentIdOf('LoadCreatePost'), variables: { input: { body: `${STAMPEDE_POSTS}drop ${drop} of ${STAMPEDE.drops}` } } }),
     });
     const written = (await response.json()) as { data?: { createPost?: { post?: { id: string } | null } } };
     const postId = written.data?.createPost?.post?.id;
@@ -622,6 +625,18 @@ function cachedGet(sizeName: 'demo' | 'load'): Scenario {
     needsRedis: true,
     ...DESIGN_LOAD,
     prepare: emptyResponseCache,
+    async verify(databaseUrl) {
+      // The stampede's posts go again: every scenario measures the data set as seeded (the feed's newest 20 posts
+      // and the N+1 baseline's 20 authors among them), however many runs came before.
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const { rowCount } = await client.query('delete from posts where body like $1', [`${STAMPEDE_POSTS}%`]);
+        return [{ description: `the stampede's posts are removed again (${rowCount ?? 0}), leaving the data set as seeded`, holds: (rowCount ?? 0) >= STAMPEDE.drops }];
+      } finally {
+        await client.end();
+      }
+    },
     async targets() {
       const authorization = `Bearer ${await tokenFor(2)}`;
       const tally = { server: 'tally' as const, expectsNewestPosts: true, env: CACHED_GET_ENV };

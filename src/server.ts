@@ -235,6 +235,8 @@ export function createRequestListener(yoga: TallyServer, front: FrontOptions): R
           getQueries: config.hardening.getQueries,
           verifyToken: front.verifyToken,
           budget: config.disabledStages.has('budget') ? undefined : createBudget({ bucket: front.costBucket, policies: config.budget, clientAddress, penaltyBox }),
+          costModel: createCostModel(schema),
+          maxCost: config.limits.maxCost,
         })
       : admitted;
   const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });

@@ -20,10 +20,13 @@ import { LRUCache } from 'lru-cache';
 import type { Handler } from '../admission.js';
 import type { VerifyToken } from '../auth/jwt.js';
 import type { PersistedMode } from '../config.js';
-import { rateLimitHeaders, type Budget } from '../cost/charge.js';
+import { getOperationAST, parse } from 'graphql';
+import { rateLimitHeaders, type Budget, type Client } from '../cost/charge.js';
+import type { CostModel } from '../cost/estimate.js';
 import { writeJsonError } from '../http-errors.js';
 import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
+import { documentFor, isPersistedId, persistedIdOf } from '../plugins/use-persisted-operations.js';
 import { requestIdFor } from '../plugins/use-request-id.js';
 import type { DocumentStore } from '../store/document-store.js';
 import type { CachePolicy } from './policy.js';
@@ -40,6 +43,9 @@ export interface CachedGetOptions {
   readonly verifyToken: VerifyToken;
   /** Charges each hit; hits are free only when the budget stage is off (a load-test switch). */
   readonly budget: Budget | undefined;
+  /** Prices a document, so a hit is refused to a client whose budget would refuse the operation (MAX_COST). */
+  readonly costModel: CostModel;
+  readonly maxCost: number;
 }
 
 /** What a hit costs its client, in points: about one object's worth of the work an execution does. */
@@ -54,9 +60,19 @@ interface Named {
   readonly text: string;
   readonly operationName: string | undefined;
   readonly policy: CachePolicy;
-  readonly variables: unknown;
+  readonly variables: Record<string, unknown>;
+  /** The operation's requested cost, as the budget stage prices it. */
+  readonly cost: number;
   /** The cache key of a public answer, the same for every viewer; a private one is keyed per viewer. */
   readonly publicKey: string | undefined;
+}
+
+/** The media type a hit is sent in, as yoga would choose it; undefined when the client accepts neither JSON type. */
+function mediaTypeFor(accept: string | undefined): string | undefined {
+  if (accept === undefined || accept === '') return 'application/json';
+  if (accept.includes('application/graphql-response+json')) return 'application/graphql-response+json';
+  if (accept.includes('application/json') || accept.includes('*/*') || accept.includes('application/*')) return 'application/json';
+  return undefined;
 }
 
 export function withCachedGet(next: Handler, options: CachedGetOptions): RequestListener {
@@ -70,28 +86,21 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
    */
   const named = new LRUCache<string, Named>({ max: MAX_NAMED_URLS });
 
-  /** The document this GET names, as the persisted stage would find it, or undefined to leave it to yoga. */
+  /**
+   * The document this GET names, found as the persisted stage finds it (persistedIdOf, documentFor), or
+   * undefined to leave the request to yoga, which answers whatever is wrong with it.
+   */
   async function documentOf(search: URLSearchParams): Promise<{ text: string; lasting: boolean } | undefined> {
     const query = search.get('query');
-    if (query !== null) {
+    if (query !== null && query !== '') {
       if (!options.getQueries) return undefined;
       return options.mode === 'open' || options.trusted.has(sha256Hex(query)) ? { text: query, lasting: true } : undefined;
     }
-    let id = search.get('documentId') ?? search.get('doc_id') ?? search.get('id');
     const extensions = search.get('extensions');
-    if (id === null && extensions !== null) {
-      try {
-        const persistedQuery = (JSON.parse(extensions) as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | null)?.persistedQuery;
-        if (persistedQuery?.version === 1 && typeof persistedQuery.sha256Hash === 'string') id = persistedQuery.sha256Hash.toLowerCase();
-      } catch {
-        return undefined;
-      }
-    }
-    if (id === null || id === '') return undefined;
-    const trusted = options.trusted.get(id);
-    if (trusted !== undefined) return { text: trusted, lasting: true };
-    const registered = options.mode === 'open' ? await options.registered.get(id) : undefined;
-    return registered === undefined ? undefined : { text: registered, lasting: false };
+    const persisted = persistedIdOf({ extensions: extensions === null ? undefined : (JSON.parse(extensions) as Record<string, unknown>) }, search);
+    if (!persisted || !isPersistedId(persisted.id)) return undefined;
+    const text = await documentFor({ id: persisted.id, apq: persisted.apq }, options);
+    return text === undefined ? undefined : { text, lasting: options.trusted.has(persisted.id) };
   }
 
   async function nameOf(url: string): Promise<Named | undefined> {
@@ -106,48 +115,57 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     const variablesText = search.get('variables');
     const variables: unknown = variablesText === null || variablesText === '' ? {} : JSON.parse(variablesText);
     if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) return undefined;
+    const parsed = parse(document.text);
+    const operation = getOperationAST(parsed, operationName);
+    if (!operation) return undefined;
     const found: Named = {
       text: document.text,
       operationName,
       policy,
-      variables,
+      variables: variables as Record<string, unknown>,
+      cost: options.costModel.requested(parsed, operation, variables as Record<string, unknown>),
       publicKey: policy.scope === 'PUBLIC' ? cache.keyOf(policy, document.text, operationName, variables, undefined) : undefined,
     };
     if (document.lasting) named.set(url, found);
     return found;
   }
 
-  async function answer(request: IncomingMessage, response: ServerResponse, cached: CachedAnswer, viewerId: number | undefined) {
-    let limits: Record<string, string> = {};
-    if (options.budget) {
-      const forwarded = request.headers['x-forwarded-for'];
-      const client = options.budget.clientOf(viewerId, request.socket.remoteAddress, typeof forwarded === 'string' ? forwarded : undefined);
-      const { charge, refusal } = await options.budget.charge(client, HIT_COST);
-      if (refusal) {
-        const { http, ...extensions } = refusal.extensions as { http: { headers: Record<string, string> } };
-        writeJsonError(request, response, 429, { message: refusal.message, extensions }, http.headers);
-        return;
-      }
-      limits = rateLimitHeaders(charge);
+  /** Charges the hit; false when the client was refused (and answered 429) instead. */
+  async function charged(request: IncomingMessage, response: ServerResponse, client: Client, headers: Record<string, string>): Promise<boolean> {
+    const { charge, refusal } = await options.budget!.charge(client, HIT_COST);
+    if (refusal) {
+      const { http, ...extensions } = refusal.extensions as { http: { headers: Record<string, string> } };
+      writeJsonError(request, response, 429, { message: refusal.message, extensions }, http.headers);
+      return false;
     }
-    const headers: Record<string, string> = { ...cacheHeaders(cached, true), ...limits, 'x-request-id': requestIdFor(request.headers['x-request-id'] as string | undefined) };
-    if (matchesEtag(request.headers['if-none-match'], cached.etag)) {
+    Object.assign(headers, rateLimitHeaders(charge));
+    return true;
+  }
+
+  async function answer(request: IncomingMessage, response: ServerResponse, cached: CachedAnswer, mediaType: string, client: Client | undefined) {
+    const headers: Record<string, string> = {};
+    if (client && !(await charged(request, response, client, headers))) return;
+    // A public answer goes without this client's RateLimit-* (a shared cache would hand them to everyone).
+    if (cached.scope === 'PUBLIC') for (const name of Object.keys(headers)) delete headers[name];
+    Object.assign(headers, cacheHeaders(cached, mediaType, true), { 'x-request-id': requestIdFor(request.headers['x-request-id'] as string | undefined) });
+    if (matchesEtag(request.headers['if-none-match'], headers['etag']!)) {
       cache.metrics.responseCache('not_modified');
       response.writeHead(304, headers).end();
       return;
     }
     cache.metrics.responseCache('hit');
-    const accept = request.headers.accept ?? '';
-    headers['content-type'] = `${accept.includes('application/graphql-response+json') ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`;
+    headers['content-type'] = `${mediaType}; charset=utf-8`;
     headers['content-length'] = String(cached.body.length);
     response.writeHead(200, headers).end(cached.body);
   }
 
   /**
-   * Answers from the cache and returns true; or returns false for yoga to answer, with the key this request
-   * now leads a miss of (others of that key wait for it) when it does.
+   * Answers from the cache and returns true; or returns false for yoga to answer, with the token of the miss
+   * this request now leads (others of its key wait for it) when it does.
    */
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<true | { leads?: string }> {
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<true | { leads?: { key: string; token: symbol } }> {
+    const mediaType = mediaTypeFor(request.headers.accept);
+    if (!mediaType) return {};
     const name = await nameOf(request.url!);
     if (!name) return {};
     let viewerId: number | undefined;
@@ -157,19 +175,25 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
       if (!token) return {};
       viewerId = (await options.verifyToken(token)).id;
     }
+    let client: Client | undefined;
+    if (options.budget) {
+      const forwarded = request.headers['x-forwarded-for'];
+      client = options.budget.clientOf(viewerId, request.socket.remoteAddress, typeof forwarded === 'string' ? forwarded : undefined);
+      // More than this client may ask for at once: the budget stage refuses it (COST_LIMIT_EXCEEDED), cached or not.
+      if (name.cost > Math.min(options.maxCost, client.policy.capacity)) return {};
+    }
     const key = name.publicKey ?? cache.keyOf(name.policy, name.text, name.operationName, name.variables, viewerId);
     let cached = await cache.lookup(key);
     if (!cached) {
       const running = cache.join(key);
       if (!running) {
         // In the same turn as the lookup's answer: the misses arriving meanwhile find this one to wait for.
-        cache.lead(key);
-        return { leads: key };
+        return { leads: { key, token: cache.lead(key) } };
       }
       cached = await running;
       if (!cached) return {};
     }
-    await answer(request, response, cached, viewerId);
+    await answer(request, response, cached, mediaType, client);
     return true;
   }
 
@@ -182,11 +206,11 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
       (served) => {
         if (served === true) return;
         const { leads } = served;
-        // The yoga stage settles the miss with its answer; should it never get there, the flight ends with the response.
-        if (leads !== undefined) response.once('close', () => cache.settle(leads, undefined));
+        // The yoga stage settles the miss with its answer when it keeps one; else the flight ends with the response.
+        if (leads !== undefined) response.once('close', () => cache.settle(leads.key, undefined, leads.token));
         void next(request, response);
       },
-      // A malformed variables text, a token that does not verify, a store that failed: yoga says what is wrong.
+      // Malformed variables or extensions, a token that does not verify, a store that failed: yoga says what is wrong.
       () => void next(request, response),
     );
   };

@@ -23,8 +23,8 @@ import { invalidatedBy } from './tags.js';
 export interface CachedAnswer {
   /** UTF-8 JSON, as sent. */
   readonly body: Buffer;
-  /** A strong validator: the sha256 of the body. */
-  readonly etag: string;
+  /** The sha256 of the body, from which each representation's ETag is made (etagOf). */
+  readonly hash: string;
   readonly storedAt: number;
   readonly maxAge: number;
   readonly scope: CacheScope;
@@ -35,15 +35,21 @@ export interface ResponseCache {
   policyFor(text: string, operationName: string | undefined): CachePolicy | undefined;
   keyOf(policy: CachePolicy, text: string, operationName: string | undefined, variables: unknown, viewerId: number | undefined): string;
   lookup(key: string): Promise<CachedAnswer | undefined>;
-  /** Counts writes dropped in this process: a miss that saw one happen meanwhile keeps nothing. */
-  readonly epoch: () => number;
-  /** Keeps a miss's answer, unless a write happened in this process since `epoch`; returns the answer either way. */
-  keep(key: string, policy: CachePolicy, body: Buffer, tags: readonly string[], epoch: number): Promise<CachedAnswer>;
+  /** Where a miss begins: the store's count of drops (src/store/response-store.ts); undefined keeps nothing. */
+  begin(): Promise<number | undefined>;
+  /**
+   * Keeps a miss's answer unless one of its tags was dropped since it began (a write committed meanwhile, on
+   * any instance); the answer, and whether it was kept.
+   */
+  keep(key: string, policy: CachePolicy, body: Buffer, tags: readonly string[], since: number | undefined): Promise<{ answer: CachedAnswer; kept: boolean }>;
   /** The answer of a miss of this key already running in this process, when there is one. */
   join(key: string): Promise<CachedAnswer | undefined> | undefined;
-  /** This request runs the miss others may join; `settle` ends it (with its answer, or undefined if none was kept). */
-  lead(key: string): void;
-  settle(key: string, answer: CachedAnswer | undefined): void;
+  /**
+   * This request runs the miss others may join; `settle` ends it with its answer (undefined: none was kept, the
+   * others run their own). The token makes sure a leader ends only its own flight, not a later one of its key.
+   */
+  lead(key: string): symbol;
+  settle(key: string, answer: CachedAnswer | undefined, token?: symbol): void;
   /** Drops what a committed write changed (the event bus calls this before the mutation answers). */
   invalidate(event: DomainEvent): Promise<void>;
   readonly metrics: Metrics;
@@ -78,7 +84,7 @@ const sha256 = (text: string | Buffer) => createHash('sha256').update(text).dige
 
 /** How an answer is kept in the store: four ASCII header lines, then the body's bytes as sent. */
 function encode(answer: CachedAnswer): Buffer {
-  return Buffer.concat([Buffer.from(`${answer.etag}\n${answer.storedAt}\n${answer.maxAge}\n${answer.scope}\n`, 'latin1'), answer.body]);
+  return Buffer.concat([Buffer.from(`${answer.hash}\n${answer.storedAt}\n${answer.maxAge}\n${answer.scope}\n`, 'latin1'), answer.body]);
 }
 
 const NEWLINE = 0x0a;
@@ -92,14 +98,13 @@ function decode(bytes: Buffer): CachedAnswer | undefined {
     fields.push(bytes.toString('latin1', start, end));
     start = end + 1;
   }
-  const [etag, storedAt, maxAge, scope] = fields as [string, string, string, string];
-  return { etag, storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC', body: bytes.subarray(start) };
+  const [hash, storedAt, maxAge, scope] = fields as [string, string, string, string];
+  return { hash, storedAt: Number(storedAt), maxAge: Number(maxAge), scope: scope === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC', body: bytes.subarray(start) };
 }
 
 export function createResponseCache({ schema, store, metrics, followersOf }: ResponseCacheOptions): ResponseCache {
   const policies = new LRUCache<string, { policy: CachePolicy | undefined }>({ max: MAX_POLICIES });
-  const flights = new Map<string, { promise: Promise<CachedAnswer | undefined>; resolve: (answer: CachedAnswer | undefined) => void }>();
-  let writes = 0;
+  const flights = new Map<string, { token: symbol; promise: Promise<CachedAnswer | undefined>; resolve: (answer: CachedAnswer | undefined) => void }>();
 
   return {
     metrics,
@@ -125,11 +130,11 @@ export function createResponseCache({ schema, store, metrics, followersOf }: Res
       const bytes = await store.get(key);
       return bytes === undefined ? undefined : decode(bytes);
     },
-    epoch: () => writes,
-    async keep(key, policy, body, tags, epoch) {
-      const answer: CachedAnswer = { body, etag: `"${sha256(body)}"`, storedAt: Date.now(), maxAge: policy.maxAge, scope: policy.scope };
-      if (epoch === writes) await store.set(key, encode(answer), tags, policy.maxAge * 1000);
-      return answer;
+    begin: () => store.generation(),
+    async keep(key, policy, body, tags, since) {
+      const answer: CachedAnswer = { body, hash: sha256(body), storedAt: Date.now(), maxAge: policy.maxAge, scope: policy.scope };
+      const kept = since !== undefined && (await store.set(key, encode(answer), tags, policy.maxAge * 1000, since));
+      return { answer, kept };
     },
     join(key) {
       const flight = flights.get(key);
@@ -137,24 +142,32 @@ export function createResponseCache({ schema, store, metrics, followersOf }: Res
       return Promise.race([flight.promise, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), JOIN_TIMEOUT_MS).unref())]);
     },
     lead(key) {
-      if (flights.has(key)) return;
+      const token = Symbol(key);
       let resolve!: (answer: CachedAnswer | undefined) => void;
       const promise = new Promise<CachedAnswer | undefined>((settle) => (resolve = settle));
-      flights.set(key, { promise, resolve });
+      flights.set(key, { token, promise, resolve });
+      return token;
     },
-    settle(key, answer) {
+    settle(key, answer, token) {
       const flight = flights.get(key);
-      if (!flight) return;
+      if (!flight || (token !== undefined && flight.token !== token)) return;
       flights.delete(key);
       flight.resolve(answer);
     },
     async invalidate(event) {
       const tags = await invalidatedBy(event, followersOf);
       if (tags.length === 0) return;
-      writes += 1;
       metrics.responseCacheInvalidations(await store.invalidate(tags));
     },
   };
+}
+
+/**
+ * The strong ETag of one representation: the same bytes under another media type (Vary: Accept) are another
+ * representation, so another tag.
+ */
+export function etagOf(answer: CachedAnswer, mediaType: string): string {
+  return mediaType.startsWith('application/graphql-response+json') ? `"${answer.hash}.gr"` : `"${answer.hash}"`;
 }
 
 /** Whether an If-None-Match header names this ETag (weak comparison, as RFC 9110 has it for If-None-Match). */
@@ -165,18 +178,20 @@ export function matchesEtag(ifNoneMatch: string | null | undefined, etag: string
 }
 
 /**
- * The HTTP caching headers of a kept answer, its max-age counting down from when it was kept, so a proxy or a
- * browser never keeps it longer than Tally would. Private answers vary by Authorization: a shared cache must
- * not hand one viewer's answer to another.
+ * The HTTP caching headers of a kept answer in one media type: its max-age with its Age (seconds since it was
+ * kept), from which a proxy or a browser counts how long it may still keep it, never longer than Tally would.
+ * Private answers vary by Authorization: a shared cache must not hand one viewer's answer to another.
  */
-export function cacheHeaders(answer: CachedAnswer, hit: boolean, now = Date.now()): Record<string, string> {
-  const age = Math.max(0, Math.floor((now - answer.storedAt) / 1000));
-  const remaining = Math.max(0, answer.maxAge - age);
+export function cacheHeaders(answer: CachedAnswer, mediaType: string, hit: boolean, now = Date.now()): Record<string, string> {
+  const age = Math.min(answer.maxAge, Math.max(0, Math.floor((now - answer.storedAt) / 1000)));
   return {
-    'cache-control': answer.scope === 'PUBLIC' ? `public, max-age=${remaining}, s-maxage=${remaining}` : `private, max-age=${remaining}`,
+    'cache-control': answer.scope === 'PUBLIC' ? `public, max-age=${answer.maxAge}, s-maxage=${answer.maxAge}` : `private, max-age=${answer.maxAge}`,
     vary: answer.scope === 'PUBLIC' ? 'Accept' : 'Accept, Authorization',
-    etag: answer.etag,
+    etag: etagOf(answer, mediaType),
     age: String(age),
     'x-cache': hit ? 'HIT' : 'MISS',
   };
 }
+
+/** Answers that may be kept: JSON, in either of GraphQL-over-HTTP's media types (not a stream a client asked for). */
+export const CACHEABLE_MEDIA_TYPES = ['application/graphql-response+json', 'application/json'] as const;

@@ -1,7 +1,9 @@
 /**
  * What a cached answer depends on, and what a committed write changes, in one vocabulary of tags:
  *
- * - `Query.<field>` for each root field an answer selects; a private answer also `Query.<field>:<viewer id>`.
+ * - `Query.posts` and `Query.feed` when an answer selects them, the root fields a write changes as such (the
+ *   newest posts, a viewer's feed); a feed also `Query.feed:<viewer id>`. Other root fields (`user`, `node`,
+ *   `viewer`) are changed only through the fields below, so no write names them and no list is kept for them.
  * - `<Type>.<field>:<global id>` for each changing field (src/cache/policy.ts) read from an object whose `id`
  *   the answer holds, and `<Type>.<field>` alone when it holds no id for it (dropped by any such write).
  *
@@ -16,9 +18,13 @@ import type { CachePolicy, TagPlan } from './policy.js';
 /** Past this many followers a post drops every cached feed (one tag) instead of one tag per follower. */
 export const MAX_FEED_TAGS = 10_000;
 
+/** The root fields some write drops as such (see invalidatedBy). */
+const CHANGING_ROOTS: ReadonlySet<string> = new Set(['Query.posts', 'Query.feed']);
+
 export function tagsOf(policy: CachePolicy, data: unknown, viewerId: number | undefined): string[] {
   const tags = new Set<string>();
   for (const tag of policy.rootTags) {
+    if (!CHANGING_ROOTS.has(tag)) continue;
     tags.add(tag);
     if (policy.scope === 'PRIVATE' && viewerId !== undefined) tags.add(`${tag}:${viewerId}`);
   }
@@ -45,13 +51,14 @@ const userTags = (coordinate: string, userId: number) => [coordinate, `${coordin
 
 /**
  * The tags a committed write drops. `followersOf` reads who follows an author (at most MAX_FEED_TAGS + 1 of them)
- * for a post; it is asked only for posts.
+ * for a post; it is asked only for posts, and when it fails (the pool is exhausted, the statement timed out)
+ * every feed is dropped instead: a write is never left undropped.
  */
 export async function invalidatedBy(event: DomainEvent, followersOf: (userId: number, limit: number) => Promise<readonly number[]>): Promise<string[]> {
   switch (event.type) {
     case 'post.created': {
-      const followers = await followersOf(event.authorId, MAX_FEED_TAGS + 1);
-      const feeds = followers.length > MAX_FEED_TAGS ? ['Query.feed'] : followers.map((id) => `Query.feed:${id}`);
+      const followers = await followersOf(event.authorId, MAX_FEED_TAGS + 1).catch(() => undefined);
+      const feeds = !followers || followers.length > MAX_FEED_TAGS ? ['Query.feed'] : followers.map((id) => `Query.feed:${id}`);
       return ['Query.posts', ...userTags('User.posts', event.authorId), ...feeds];
     }
     case 'follow.created':

@@ -42,26 +42,39 @@ const refusal = (code: PersistedCode, message: string, status: number) =>
 const MAX_ID_LENGTH = 128;
 
 /** The operation's id and whether it came as an APQ hash, from the body (POST) or the query string (GET). */
-export function persistedIdOf(params: GraphQLParams & Record<string, unknown>, url: URL | undefined): { id: unknown; apq: boolean } | undefined {
+export function persistedIdOf(params: Partial<GraphQLParams> & Record<string, unknown>, search: URLSearchParams | undefined): { id: unknown; apq: boolean } | undefined {
   const persistedQuery = (params.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
   if (persistedQuery && typeof persistedQuery === 'object') {
     if (persistedQuery.version !== 1) throw refusal('PERSISTED_QUERY_ID_INVALID', 'extensions.persistedQuery.version must be 1, the only version of automatic persisted queries.', 400);
     return { id: persistedQuery.sha256Hash, apq: true };
   }
   for (const name of ID_PARAMETERS) {
-    const value = params[name] ?? url?.searchParams.get(name) ?? undefined;
+    const value = params[name] ?? search?.get(name) ?? undefined;
     if (value !== undefined) return { id: value, apq: false };
   }
   return undefined;
 }
 
-export function usePersistedOperations({ mode, trusted, registered }: PersistedOperationOptions): Plugin {
+/** Whether an id is one any tool writes: a non-empty string of at most a sha512's hex length. */
+export const isPersistedId = (id: unknown): id is string => typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH;
+
+/**
+ * The document an id names: a trusted one by the id as written, else (open mode) a registered APQ document by
+ * its hash in lower case. The cached-GET front finds documents with this too, so it and this stage never
+ * disagree about what a URL runs.
+ */
+export async function documentFor({ id, apq }: { id: string; apq: boolean }, { mode, trusted, registered }: PersistedOperationOptions): Promise<string | undefined> {
+  return trusted.get(id) ?? (mode === 'open' ? await registered.get(apq ? id.toLowerCase() : id) : undefined);
+}
+
+export function usePersistedOperations(options: PersistedOperationOptions): Plugin {
+  const { mode, trusted, registered } = options;
   // Registrations wait until their document has parsed and validated, so only documents that run are kept.
   const registrations = new WeakMap<Request, { hash: string; query: string }>();
   return {
     async onParams({ params, request, setParams }) {
       const method = request.method;
-      const persisted = persistedIdOf(params as GraphQLParams & Record<string, unknown>, method === 'GET' ? new URL(request.url) : undefined);
+      const persisted = persistedIdOf(params as GraphQLParams & Record<string, unknown>, method === 'GET' ? new URL(request.url).searchParams : undefined);
       const query = params.query;
 
       if (typeof query === 'string' && query !== '') {
@@ -82,10 +95,10 @@ export function usePersistedOperations({ mode, trusted, registered }: PersistedO
 
       if (!persisted) return; // neither a document nor an id: yoga answers that a query is required
       const { id, apq } = persisted;
-      if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) {
+      if (!isPersistedId(id)) {
         throw refusal('PERSISTED_QUERY_ID_INVALID', 'A persisted operation id must be a non-empty string of at most 128 characters.', 400);
       }
-      const document = trusted.get(id) ?? (mode === 'open' ? await registered.get(apq ? id.toLowerCase() : id) : undefined);
+      const document = await documentFor({ id, apq }, options);
       if (document === undefined) {
         // Apollo's link registers the document when it reads this message or code; in trusted mode that
         // registration is refused in turn (PERSISTED_QUERY_ONLY), so the client learns the document is unknown.

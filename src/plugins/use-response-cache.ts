@@ -13,16 +13,23 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { CachePolicy } from '../cache/policy.js';
-import { cacheHeaders, matchesEtag, type ResponseCache } from '../cache/response-cache.js';
+import { CACHEABLE_MEDIA_TYPES, cacheHeaders, matchesEtag, type ResponseCache } from '../cache/response-cache.js';
 import { tagsOf } from '../cache/tags.js';
 import { scopeOf } from '../request-scope.js';
 
 interface Miss {
   readonly key: string;
   readonly policy: CachePolicy;
-  readonly epoch: number;
+  /** The store's count of drops when the miss began (response-store.ts): a drop after it keeps nothing. */
+  readonly since: Promise<number | undefined>;
   tags?: readonly string[];
 }
+
+/** An answer with every root field there: a null root, or a null in a root list (`nodes`), is not remembered. */
+const complete = (data: Record<string, unknown>) => Object.values(data).every((value) => value !== null && !(Array.isArray(value) && value.includes(null)));
+
+/** The RateLimit-* headers are one client's: a public answer, which a shared cache keeps for everyone, goes without. */
+const PER_CLIENT_HEADERS = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'];
 
 export function useResponseCache(cache: ResponseCache, graphqlEndpoint: string): Plugin {
   const misses = new WeakMap<Request, Miss>();
@@ -33,7 +40,7 @@ export function useResponseCache(cache: ResponseCache, graphqlEndpoint: string):
       const policy = cache.policyFor(params.query, operationName);
       if (!policy) return;
       const viewerId = scopeOf(request).viewer?.id;
-      misses.set(request, { key: cache.keyOf(policy, params.query, operationName, params.variables, viewerId), policy, epoch: cache.epoch() });
+      misses.set(request, { key: cache.keyOf(policy, params.query, operationName, params.variables, viewerId), policy, since: cache.begin() });
     },
 
     onResultProcess(event) {
@@ -41,7 +48,7 @@ export function useResponseCache(cache: ResponseCache, graphqlEndpoint: string):
       const miss = misses.get(request);
       if (!miss || Array.isArray(result) || Symbol.asyncIterator in (result as object)) return;
       const { data, errors } = result as ExecutionResult;
-      if (errors?.length || !data || Object.values(data).some((value) => value === null)) return;
+      if (errors?.length || !data || !complete(data)) return;
       miss.tags = tagsOf(miss.policy, data, scopeOf(request).viewer?.id);
       event.setResult({ data });
     },
@@ -50,18 +57,28 @@ export function useResponseCache(cache: ResponseCache, graphqlEndpoint: string):
       const { request, response } = event;
       if (request.method !== 'GET' || new URL(request.url).pathname !== graphqlEndpoint) return;
       const miss = misses.get(request);
-      if (!miss?.tags || response.status !== 200) {
-        if (miss) cache.settle(miss.key, undefined);
+      const mediaType = response.headers.get('content-type') ?? '';
+      // Nothing kept: those waiting for this miss (if it leads one) run their own once its response has gone
+      // (the front ends its flight then); a miss that is not the leader must not end the leader's flight.
+      if (!miss?.tags || response.status !== 200 || !CACHEABLE_MEDIA_TYPES.some((type) => mediaType.startsWith(type))) {
         response.headers.set('cache-control', 'no-store');
         return;
       }
       const body = Buffer.from(await response.arrayBuffer());
-      const answer = await cache.keep(miss.key, miss.policy, body, miss.tags, miss.epoch);
-      cache.settle(miss.key, answer);
+      const { answer, kept } = await cache.keep(miss.key, miss.policy, body, miss.tags, await miss.since);
       cache.metrics.responseCache('miss');
       const headers = new Headers(response.headers);
-      for (const [name, value] of Object.entries(cacheHeaders(answer, false))) headers.set(name, value);
-      if (matchesEtag(request.headers.get('if-none-match'), answer.etag)) {
+      if (!kept) {
+        // A write committed while this ran (or the store could not say): right for this request, not to be shared.
+        headers.set('cache-control', 'no-store');
+        headers.set('x-cache', 'MISS');
+        event.setResponse(new Response(body, { status: 200, headers }));
+        return;
+      }
+      cache.settle(miss.key, answer);
+      for (const [name, value] of Object.entries(cacheHeaders(answer, mediaType, false))) headers.set(name, value);
+      if (answer.scope === 'PUBLIC') for (const name of PER_CLIENT_HEADERS) headers.delete(name);
+      if (matchesEtag(request.headers.get('if-none-match'), headers.get('etag')!)) {
         headers.delete('content-length');
         event.setResponse(new Response(null, { status: 304, headers }));
       } else {

@@ -12,6 +12,9 @@ import { globalId } from '../helpers/assertions.js';
 import { createPosts, createUser, follow } from '../helpers/factories.js';
 import { listenLikeMain, type HttpServer } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { connectedRedis } from '../helpers/redis-server.js';
+import { removeKeys } from '../helpers/cost-buckets.js';
+import { redisResponseStore } from '../../src/store/response-store.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../../persisted-queries/manifest.json', import.meta.url), 'utf8')) as ApolloManifest;
 const idOf = (name: string) => manifest.operations.find((operation) => operation.name === name)!.id;
@@ -66,8 +69,13 @@ describe('a public read over GET', () => {
     const miss = await get(http, 'NewestPosts', variables);
     expect(miss.status).toBe(200);
     expect(miss.headers.get('x-cache')).toBe('MISS');
-    expect(miss.headers.get('cache-control')).toMatch(/^public, max-age=(60|59), s-maxage=(60|59)$/);
-    expect(miss.headers.get('etag')).toMatch(/^"[\w-]{43}"$/);
+    // The full max-age, with Age counting how much of it has gone (RFC 9111): never both subtracted.
+    expect(miss.headers.get('cache-control')).toBe('public, max-age=60, s-maxage=60');
+    expect(miss.headers.get('age')).toBe('0');
+    // A strong ETag per representation: this one is the graphql-response+json one.
+    expect(miss.headers.get('etag')).toMatch(/^"[\w-]{43}\.gr"$/);
+    // A public answer carries no client's RateLimit-* (a shared cache would hand them to everyone).
+    expect(miss.headers.get('ratelimit-remaining')).toBeNull();
     expect(miss.headers.get('vary')).toBe('Accept');
     expect(miss.body!.errors).toBeUndefined();
     // The cost report is per request: a kept answer carries none (the RateLimit-* headers still do).
@@ -83,6 +91,36 @@ describe('a public read over GET', () => {
     expect(hit.headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
     expect(hit.headers.get('x-request-id')).toBeTruthy();
     expect(server.statements.count).toBe(0);
+    // The same bytes as application/json are another representation, with their own ETag.
+    const asJson = await get(http, 'NewestPosts', variables, { accept: 'application/json' });
+    expect(asJson.text).toBe(miss.text);
+    expect(asJson.headers.get('etag')).toBe(miss.headers.get('etag')!.replace('.gr"', '"'));
+  });
+
+  it('keeps only JSON answers: a stream asked for is neither kept nor served from the cache', async () => {
+    const variables = { first: 1, run: randomUUID() };
+    const stream = await fetch(`${http.base}/graphql?${new URLSearchParams({ documentId: idOf('NewestPosts'), variables: JSON.stringify(variables) }).toString()}`, {
+      headers: { accept: 'text/event-stream' },
+    });
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await stream.text();
+    const json = await get(http, 'NewestPosts', variables);
+    expect(json.headers.get('x-cache')).toBe('MISS');
+    expect(json.body!.data).toBeDefined();
+    const again = await fetch(`${http.base}/graphql?${new URLSearchParams({ documentId: idOf('NewestPosts'), variables: JSON.stringify(variables) }).toString()}`, {
+      headers: { accept: 'text/event-stream' },
+    });
+    expect(again.headers.get('x-cache')).toBeNull();
+    expect(again.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  });
+
+  it('reads a URL as the persisted stage does: what it refuses is refused, cached or not', async () => {
+    const variables = JSON.stringify({ first: 1 });
+    await get(http, 'NewestPosts', { first: 1 });
+    const query = new URLSearchParams({ documentId: idOf('NewestPosts'), variables, extensions: JSON.stringify({ persistedQuery: { version: 2, sha256Hash: idOf('NewestPosts') } }) });
+    const response = await fetch(`${http.base}/graphql?${query.toString()}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-cache')).toBeNull();
   });
 
   it('answers a conditional GET 304 without executing, and 200 to an ETag that is not current', async () => {
@@ -201,7 +239,7 @@ describe('a hit', () => {
   let smallHttp: HttpServer;
   beforeAll(async () => {
     // Restored slowly enough that the test's few hundred milliseconds give back nothing the assertions see.
-    small = await startTestServer({ PERSISTED_OPERATIONS: 'trusted', COST_BUDGET_ANONYMOUS: '40', COST_RESTORE_ANONYMOUS: '1' });
+    small = await startTestServer({ PERSISTED_OPERATIONS: 'trusted', COST_BUDGET_ANONYMOUS: '40', COST_RESTORE_ANONYMOUS: '1', COST_BUDGET_VIEWER: '1000', COST_RESTORE_VIEWER: '1' });
     smallHttp = await listenLikeMain(small);
   });
   afterAll(async () => {
@@ -209,14 +247,29 @@ describe('a hit', () => {
     await small?.close();
   });
 
+  it('is refused to a client whose budget would refuse the operation: an anonymous client, a viewer\'s costly page', async () => {
+    const variables = { first: 20 }; // about 60 points: within a viewer's 1,000, above the anonymous 40 here
+    const forViewer = await get(smallHttp, 'NewestPosts', variables, await bearer(alice));
+    expect(forViewer.headers.get('x-cache')).toBe('MISS');
+    expect((await get(smallHttp, 'NewestPosts', variables, await bearer(alice))).headers.get('x-cache')).toBe('HIT');
+    const anonymous = await get(smallHttp, 'NewestPosts', variables);
+    expect(anonymous.status).toBe(400);
+    expect(anonymous.body!.errors![0]!.extensions!.code).toBe('COST_LIMIT_EXCEEDED');
+  });
+
   it('costs its client 1 point, and a client with none left gets the budget\'s 429, not the answer', async () => {
-    const variables = { first: 1 };
-    const miss = await get(smallHttp, 'NewestPosts', variables);
+    // A private answer shows the client's RateLimit-* (a public one goes without, for shared caches).
+    const dave = await createUser(small.database.db);
+    const asDave = { authorization: `Bearer ${await small.tokenFor(dave.id)}` };
+    const miss = await get(smallHttp, 'Viewer', {}, asDave);
     expect(miss.headers.get('x-cache')).toBe('MISS');
     const afterMiss = Number(miss.headers.get('ratelimit-remaining'));
-    const hit = await get(smallHttp, 'NewestPosts', variables);
+    const hit = await get(smallHttp, 'Viewer', {}, asDave);
     expect(hit.headers.get('x-cache')).toBe('HIT');
     expect(Number(hit.headers.get('ratelimit-remaining'))).toBe(afterMiss - 1);
+
+    const variables = { first: 1 };
+    await get(smallHttp, 'NewestPosts', variables);
 
     let refused: Served | undefined;
     for (let i = 0; i < 60 && !refused; i += 1) {
@@ -249,6 +302,30 @@ describe.runIf(process.env['REDIS_URL'])('two instances over one Redis', () => {
     await otherHttp?.close();
     await first?.close();
     await other?.close();
+  });
+
+  it('keep no miss that began before the other instance dropped one of its tags', async () => {
+    const prefix = `tally:test:${randomUUID()}:{cache}:`;
+    const [a, b] = [await connectedRedis(process.env['REDIS_URL']!), await connectedRedis(process.env['REDIS_URL']!)];
+    try {
+      const quiet = { onUnavailable: () => {}, onRecovered: () => {} };
+      const [onA, onB] = [redisResponseStore(a, quiet, { prefix }), redisResponseStore(b, quiet, { prefix })];
+      const began = (await onA.generation())!;
+      await onB.invalidate(['Query.posts']);
+      expect(await onA.set('k', Buffer.from('read before the write'), ['Query.posts', 'User.posts'], 10_000, began)).toBe(false);
+      expect(await onA.get('k')).toBeUndefined();
+      expect(await onA.set('k', Buffer.from('read after it'), ['Query.posts'], 10_000, (await onA.generation())!)).toBe(true);
+      expect((await onB.get('k'))?.toString()).toBe('read after it');
+      // A tag's list holds only live entries: an expired one leaves it when the next joins.
+      expect(await onA.set('short', Buffer.from('x'), ['User.posts'], 1, (await onA.generation())!)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await onA.set('long', Buffer.from('y'), ['User.posts'], 10_000, (await onA.generation())!)).toBe(true);
+      expect(await a.zrange(`${prefix}t:User.posts`, '0', '-1')).toEqual([`${prefix}e:long`]);
+      await removeKeys(a, prefix);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
   });
 
   it('share entries and drops: one keeps, the other serves it, a write on one drops it for both', async () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PRIVATE_MAX_AGE, PUBLIC_MAX_AGE } from '../../src/cache/directive.js';
 import { cachePolicyOf } from '../../src/cache/policy.js';
 import { canonicalJson, matchesEtag } from '../../src/cache/response-cache.js';
+import { memoryResponseStore } from '../../src/store/response-store.js';
 import { invalidatedBy, MAX_FEED_TAGS, tagsOf } from '../../src/cache/tags.js';
 import { schema } from '../../src/schema/index.js';
 import { globalId } from '../helpers/assertions.js';
@@ -46,9 +47,10 @@ describe('tagsOf', () => {
   it('tags each changing field with the id its object holds, whatever the alias, and without one type-wide', () => {
     const read = policy('{ user(username: "a") { key: id posts(first: 1) { edges { cursor } } ... on User { f: followers(first: 1) { edges { cursor } } } } }')!;
     const data = { user: { key: globalId('User', 7), posts: { edges: [] }, f: { edges: [] } } };
-    expect(tagsOf(read, data, undefined).sort()).toEqual(['Query.user', `User.followers:${globalId('User', 7)}`, `User.posts:${globalId('User', 7)}`].sort());
+    // No write drops Query.user as such (only the fields under it), so no list is kept for it.
+    expect(tagsOf(read, data, undefined).sort()).toEqual([`User.followers:${globalId('User', 7)}`, `User.posts:${globalId('User', 7)}`].sort());
     const withoutId = policy('{ user(username: "a") { posts(first: 1) { edges { cursor } } } }')!;
-    expect(tagsOf(withoutId, { user: { posts: { edges: [] } } }, undefined).sort()).toEqual(['Query.user', 'User.posts']);
+    expect(tagsOf(withoutId, { user: { posts: { edges: [] } } }, undefined)).toEqual(['User.posts']);
   });
 
   it('tags a private answer with its viewer, and follows lists', () => {
@@ -59,6 +61,11 @@ describe('tagsOf', () => {
 });
 
 describe('invalidatedBy', () => {
+  it('drops every feed when who follows an author cannot be read, and still the rest', async () => {
+    const failing = () => Promise.reject(new Error('pool exhausted'));
+    expect(await invalidatedBy({ type: 'post.created', postId: 1, authorId: 5 }, failing)).toEqual(['Query.posts', 'User.posts', `User.posts:${globalId('User', 5)}`, 'Query.feed']);
+  });
+
   it('drops the newest posts, the author\'s posts and each follower\'s feed for a post; every feed past the bound', async () => {
     const followers = (count: number) => () => Promise.resolve(Array.from({ length: count }, (_, i) => i + 100));
     expect(await invalidatedBy({ type: 'post.created', postId: 1, authorId: 5 }, followers(2))).toEqual([
@@ -92,5 +99,21 @@ describe('keys and validators', () => {
     expect(matchesEtag('*', '"x"')).toBe(true);
     expect(matchesEtag('"a"', '"b"')).toBe(false);
     expect(matchesEtag(undefined, '"b"')).toBe(false);
+  });
+});
+
+describe('the response store (in-process; the Redis one runs the same rules in its scripts, tested through the server)', () => {
+  it('keeps a miss only if none of its tags was dropped after it began', async () => {
+    const store = memoryResponseStore({ maxEntries: 10 });
+    const began = (await store.generation())!;
+    await store.invalidate(['Query.posts']);
+    expect(await store.set('a', Buffer.from('stale'), ['Query.posts'], 1_000, began)).toBe(false);
+    expect(await store.get('a')).toBeUndefined();
+    expect(await store.set('b', Buffer.from('other tags'), ['User.posts:x'], 1_000, began)).toBe(true);
+    const now = (await store.generation())!;
+    expect(await store.set('c', Buffer.from('fresh'), ['Query.posts'], 1_000, now)).toBe(true);
+    expect(await store.invalidate(['Query.posts'])).toBe(1);
+    expect(await store.get('c')).toBeUndefined();
+    expect((await store.get('b'))?.toString()).toBe('other tags');
   });
 });
