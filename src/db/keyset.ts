@@ -43,3 +43,31 @@ export function keysetOrder(columns: KeyColumns, page: PageRequest): SQL[] {
 
 /** One more row than the page holds: its presence is `hasNextPage` (or `hasPreviousPage` going backward). */
 export const keysetLimit = (page: PageRequest) => page.size + 1;
+
+/** What a page's SQL depends on, beside its values: which way it goes and which cursors it has. */
+export interface PageShape {
+  readonly direction: PageRequest['direction'];
+  readonly after: boolean;
+  readonly before: boolean;
+}
+
+export const shapeOf = (page: PageRequest): PageShape => ({ direction: page.direction, after: page.after !== undefined, before: page.before !== undefined });
+export const shapeKey = (shape: PageShape) => `${shape.direction}${shape.after ? ':after' : ''}${shape.before ? ':before' : ''}`;
+
+/** keysetWhere with placeholders for the cursors' values, for a query prepared once per shape (src/db/prepared.ts). */
+export function keysetWherePlaceholders(columns: KeyColumns, shape: PageShape): SQL | undefined {
+  const row = sql`(${columns.at}, ${columns.id})`;
+  return and(
+    shape.after ? sql`${row} < (${sql.placeholder('afterAt')}::timestamptz, ${sql.placeholder('afterId')}::bigint)` : undefined,
+    shape.before ? sql`${row} > (${sql.placeholder('beforeAt')}::timestamptz, ${sql.placeholder('beforeId')}::bigint)` : undefined,
+  );
+}
+
+/** The values a prepared page query is bound to. */
+export function pageValues(page: PageRequest): Record<string, unknown> {
+  return {
+    limit: keysetLimit(page),
+    ...(page.after ? { afterAt: page.after.at.toISOString(), afterId: page.after.id } : {}),
+    ...(page.before ? { beforeAt: page.before.at.toISOString(), beforeId: page.before.id } : {}),
+  };
+}

@@ -1,7 +1,8 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { inIds } from '../id-array.js';
-import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
+import { keysetLimit, keysetOrder, keysetWhere, keysetWherePlaceholders, pageValues, shapeKey, shapeOf, type PageRequest } from '../keyset.js';
+import { preparedShapes } from '../prepared.js';
 import { follows, posts, users, type PostRow, type UserRow } from '../schema.js';
 import { parentId, selectLateral, subqueryColumns } from './lateral.js';
 
@@ -18,18 +19,27 @@ export interface PostWithAuthor {
 
 const withoutAuthors = (rows: { post: PostRow }[]): PostWithAuthor[] => rows.map(({ post }) => ({ post, author: null }));
 
-/** All posts, newest first; with `withAuthors`, each post's author joined in (one statement instead of two). */
-export function postsPage(db: Db, page: PageRequest, withAuthors: boolean): Promise<PostWithAuthor[]> {
-  const [where, order, limit] = [keysetWhere(postKey, page), keysetOrder(postKey, page), keysetLimit(page)];
-  if (withAuthors) {
-    return db
+/**
+ * All posts, newest first, with each post's author joined in (one statement instead of two): the public
+ * timeline, the hottest read there is, so its query is built once per page shape and only bound per request.
+ */
+const newestPostsWithAuthors = preparedShapes(
+  (page: PageRequest) => shapeKey(shapeOf(page)),
+  (db, page) =>
+    db
       .select({ post: posts, author: users })
       .from(posts)
       .innerJoin(users, eq(users.id, posts.authorId))
-      .where(where)
-      .orderBy(...order)
-      .limit(limit);
-  }
+      .where(keysetWherePlaceholders(postKey, shapeOf(page)))
+      .orderBy(...keysetOrder(postKey, page))
+      .limit(sql.placeholder('limit')),
+  pageValues,
+);
+
+/** All posts, newest first; with `withAuthors`, each post's author joined in (one statement instead of two). */
+export function postsPage(db: Db, page: PageRequest, withAuthors: boolean): Promise<PostWithAuthor[]> {
+  if (withAuthors) return newestPostsWithAuthors(db, page);
+  const [where, order, limit] = [keysetWhere(postKey, page), keysetOrder(postKey, page), keysetLimit(page)];
   return db.select({ post: posts }).from(posts).where(where).orderBy(...order).limit(limit).then(withoutAuthors);
 }
 
