@@ -9,3 +9,6 @@ export const idArray = (ids: readonly number[]): SQL => sql`${sql.param([...ids]
 
 /** `column = any($1::bigint[])`: the rows of a whole DataLoader batch in one statement. */
 export const inIds = (column: AnyColumn, ids: readonly number[]): SQL => sql`${column} = any(${idArray(ids)})`;
+
+/** `column = any($ids::bigint[])` with the ids a placeholder, for a query prepared once (src/db/prepared.ts). */
+export const inIdsPlaceholder = (column: AnyColumn): SQL => sql`${column} = any(${sql.placeholder('ids')}::bigint[])`;

@@ -9,9 +9,12 @@
  * can run it on any server connection (a named statement lives on one connection only). The text is what is
  * kept, not a server-side plan.
  *
- * A prepared query runs on the process's handle, outside any transaction: only reads use them. Its statement
- * is counted for the request that ran it (requestOf), and for the database-wide hook like any other.
+ * A prepared query runs on the process's handle, outside any transaction; called with a transaction's handle,
+ * the query is built on it and run inside it instead. Its statement is counted for the request that ran it
+ * (requestOf), and for the database-wide hook like any other.
  */
+import { is } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import { requestOf, type Db } from './client.js';
 
 /** What drizzle's `.prepare()` returns, as far as this needs it. */
@@ -30,6 +33,8 @@ export function preparedShapes<I, V extends Record<string, unknown>, R>(
 ): (db: Db, input: I) => Promise<R> {
   const byHandle = new WeakMap<Db, Map<string, Prepared<V, R>>>();
   return (db, input) => {
+    // A transaction lives for one request: its query is built on it and not kept.
+    if (is(db, PgTransaction)) return build(db, input).prepare().execute(valuesOf(input));
     const request = requestOf(db);
     const shared = request?.shared ?? db;
     let shapes = byHandle.get(shared);
@@ -41,4 +46,13 @@ export function preparedShapes<I, V extends Record<string, unknown>, R>(
     request?.onStatement();
     return query.execute(valuesOf(input));
   };
+}
+
+/** A query of one shape, prepared once (see preparedShapes). */
+export function preparedQuery<V extends Record<string, unknown>, R>(build: (db: Db) => { prepare(name?: string): Prepared<V, R> }): (db: Db, values: V) => Promise<R> {
+  return preparedShapes(
+    () => '',
+    (db) => build(db),
+    (values: V) => values,
+  );
 }

@@ -1,15 +1,15 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { inIds } from '../id-array.js';
+import { inIdsPlaceholder } from '../id-array.js';
 import { keysetLimit, keysetOrder, keysetWhere, keysetWherePlaceholders, pageValues, shapeKey, shapeOf, type PageRequest } from '../keyset.js';
-import { preparedShapes } from '../prepared.js';
+import { preparedQuery, preparedShapes } from '../prepared.js';
 import { follows, posts, users, type PostRow, type UserRow } from '../schema.js';
 import { parentId, selectLateral, subqueryColumns } from './lateral.js';
 
 const postKey = { at: posts.createdAt, id: posts.id };
 
-export const postsByIds = (db: Db, ids: readonly number[]) =>
-  db.select().from(posts).where(inIds(posts.id, ids));
+const postsByIdsQuery = preparedQuery((db) => db.select().from(posts).where(inIdsPlaceholder(posts.id)));
+export const postsByIds = (db: Db, ids: readonly number[]) => postsByIdsQuery(db, { ids: [...ids] });
 
 /** A post of a page, and its author when the caller asked for authors to be joined in. */
 export interface PostWithAuthor {
@@ -43,12 +43,37 @@ export function postsPage(db: Db, page: PageRequest, withAuthors: boolean): Prom
   return db.select({ post: posts }).from(posts).where(where).orderBy(...order).limit(limit).then(withoutAuthors);
 }
 
+/** The home screen's query (feedPage with its authors joined in), built once per page shape. */
+const feedWithAuthors = preparedShapes(
+  ({ page }: { viewerId: number; page: PageRequest }) => shapeKey(shapeOf(page)),
+  (db, { page }) => {
+    const limit = sql.placeholder('limit');
+    const authorPage = db
+      .select()
+      .from(posts)
+      .where(and(eq(posts.authorId, follows.followeeId), keysetWherePlaceholders(postKey, shapeOf(page))))
+      .orderBy(...keysetOrder(postKey, page))
+      .limit(limit)
+      .as('author_page');
+    return db
+      .select({ post: subqueryColumns(authorPage, posts), author: users })
+      .from(follows)
+      .crossJoinLateral(authorPage)
+      .innerJoin(users, eq(users.id, follows.followeeId))
+      .where(eq(follows.followerId, sql.placeholder('viewerId')))
+      .orderBy(...keysetOrder({ at: authorPage.createdAt, id: authorPage.id }, page))
+      .limit(limit);
+  },
+  ({ viewerId, page }) => ({ viewerId, ...pageValues(page) }),
+);
+
 /**
  * The posts of the users `viewerId` follows, newest first: each followee's own newest page (by
  * posts_author_created_idx), merged and cut to one page. The work is (followees × page size) index reads
  * however deep the page, where filtering the global post order would scan ever more posts the deeper it goes.
  */
 export function feedPage(db: Db, viewerId: number, page: PageRequest, withAuthors: boolean): Promise<PostWithAuthor[]> {
+  if (withAuthors) return feedWithAuthors(db, { viewerId, page });
   const authorPage = db
     .select()
     .from(posts)
@@ -59,16 +84,6 @@ export function feedPage(db: Db, viewerId: number, page: PageRequest, withAuthor
   const post = subqueryColumns(authorPage, posts);
   const where = eq(follows.followerId, viewerId);
   const order = keysetOrder({ at: authorPage.createdAt, id: authorPage.id }, page);
-  if (withAuthors) {
-    return db
-      .select({ post, author: users })
-      .from(follows)
-      .crossJoinLateral(authorPage)
-      .innerJoin(users, eq(users.id, follows.followeeId))
-      .where(where)
-      .orderBy(...order)
-      .limit(keysetLimit(page));
-  }
   return db
     .select({ post })
     .from(follows)

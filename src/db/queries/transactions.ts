@@ -1,6 +1,7 @@
 import { and, eq, gte, lt } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { inIds } from '../id-array.js';
+import { inIdsPlaceholder } from '../id-array.js';
+import { preparedQuery } from '../prepared.js';
 import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
 import { transactions, type TransactionKind } from '../schema.js';
 
@@ -14,8 +15,8 @@ export interface TransactionFilter {
 
 const transactionKey = { at: transactions.createdAt, id: transactions.id };
 
-export const transactionsByIds = (db: Db, ids: readonly number[]) =>
-  db.select().from(transactions).where(inIds(transactions.id, ids));
+const transactionsByIdsQuery = preparedQuery((db) => db.select().from(transactions).where(inIdsPlaceholder(transactions.id)));
+export const transactionsByIds = (db: Db, ids: readonly number[]) => transactionsByIdsQuery(db, { ids: [...ids] });
 
 /**
  * One user's ledger, newest first. With a kind it pages by transactions_user_kind_created_idx, without by

@@ -1,23 +1,28 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { inIds } from '../id-array.js';
+import { inIdsPlaceholder } from '../id-array.js';
+import { preparedQuery } from '../prepared.js';
 import { accounts, users, type Currency, type UserRow } from '../schema.js';
 
-export const usersByIds = (db: Db, ids: readonly number[]) =>
-  db.select().from(users).where(inIds(users.id, ids));
+// The loaders' batches: one statement each, whatever the count of ids, built once.
+const usersByIdsQuery = preparedQuery((db) => db.select().from(users).where(inIdsPlaceholder(users.id)));
+export const usersByIds = (db: Db, ids: readonly number[]) => usersByIdsQuery(db, { ids: [...ids] });
+
+const accountsQuery = preparedQuery((db) => db.select().from(accounts).where(inIdsPlaceholder(accounts.userId)));
+export const accountsByUserIds = (db: Db, userIds: readonly number[]) => accountsQuery(db, { ids: [...userIds] });
 
 /** Usernames are unique regardless of case (see the lower(username) index this uses). */
-export async function userByUsername(db: Db, username: string) {
-  const [row] = await db
+const userByUsernameQuery = preparedQuery((db) =>
+  db
     .select()
     .from(users)
-    .where(sql`lower(${users.username}) = lower(${username})`)
-    .limit(1);
+    .where(sql`lower(${users.username}) = lower(${sql.placeholder('username')})`)
+    .limit(1),
+);
+export async function userByUsername(db: Db, username: string) {
+  const [row] = await userByUsernameQuery(db, { username });
   return row ?? null;
 }
-
-export const accountsByUserIds = (db: Db, userIds: readonly number[]) =>
-  db.select().from(accounts).where(inIds(accounts.userId, userIds));
 
 /** A new user and their empty account, in one transaction: a user never exists without an account. */
 export function insertUserWithAccount(
