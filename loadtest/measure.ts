@@ -137,6 +137,11 @@ export interface Measurement {
   readonly drops?: CacheDrop[];
   /** This row's load, which a target may set apart from the run's (the stampede's 500 connections). */
   readonly load: { readonly connections: number; readonly durationSeconds: number };
+  /**
+   * The measured run's bounds in µs on the machine's monotonic clock (process.hrtime), the clock a `--cpu-prof`
+   * profile's timestamps are on: the samples of the measured run (profile.ts).
+   */
+  readonly measuredWindow: { readonly fromMicros: number; readonly toMicros: number };
 }
 
 /**
@@ -509,6 +514,7 @@ export async function measure(
     afterLoad,
     ...(drops ? { drops } : {}),
     load: { connections: load.connections, durationSeconds: load.durationSeconds },
+    measuredWindow: measured.window,
   };
 }
 
@@ -527,9 +533,12 @@ interface MeasuredRun {
   /** The background load's responses during the measured run. */
   readonly backgroundDuring: number;
   readonly drops: CacheDrop[] | undefined;
+  readonly window: Measurement['measuredWindow'];
 }
 
 const LOOP_DELAY_RESOLUTION_MS = 10;
+
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 /** The measured run, with what is sampled each second and what is read before and after it. */
 async function measuredRun(
@@ -553,6 +562,7 @@ async function measuredRun(
   const machineBefore = machineTicks();
   const backgroundBefore = background?.responses() ?? 0;
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  const fromMicros = monotonicMicros();
   const started = performance.now();
   const perSecond: number[] = [];
   // Settled into a value at once: a failure while the load still runs must wait for it, not end the process.
@@ -569,6 +579,7 @@ async function measuredRun(
     clearInterval(sampler);
   }
   const seconds = (performance.now() - started) / 1000;
+  const toMicros = monotonicMicros();
   const serverMicros = server.cpuMicros() - cpuBefore;
   const loadGenerator = process.cpuUsage(loadGeneratorBefore);
   const machineAfter = machineTicks();
@@ -592,5 +603,6 @@ async function measuredRun(
     loopDelayMs: { p50: toMs(loopDelay.percentile(50)), p99: toMs(loopDelay.percentile(99)), max: toMs(loopDelay.max) },
     backgroundDuring,
     drops: duringOutcome?.drops,
+    window: { fromMicros, toMicros },
   };
 }

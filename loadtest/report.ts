@@ -3,6 +3,7 @@
  * page with charts (requests/s over time, latency by percentile): no script, no external asset.
  */
 import { hitRate, type CacheDrop, type Measurement, type Refusal } from './measure.js';
+import type { ProfileSummary } from './profile.js';
 import type { Scenario, Verdict } from './scenarios.js';
 
 export interface RunInfo {
@@ -19,6 +20,8 @@ export interface ReportInput {
   readonly results: ReadonlyMap<string, Measurement>;
   /** What the scenario checked in the database after the load (see Scenario.verify). */
   readonly verdicts: readonly Verdict[];
+  /** Where the profiled row's CPU went (`--profile`). */
+  readonly profile?: ProfileSummary | undefined;
 }
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
@@ -80,6 +83,30 @@ function responseCacheLines(results: ReadonlyMap<string, Measurement>): string[]
       const c = m.responseCache!;
       return `| ${label} | ${m.totalRequests} | ${c.hits} | ${c.notModified} | ${c.misses} | ${((hitRate(c) ?? 0) * 100).toFixed(2)}% | ${c.sqlStatements} | ${fixed(c.sqlStatements / Math.max(1, m.totalRequests), 4)} |`;
     }),
+    '',
+  ];
+}
+
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+const share = (fraction: number) => `${(100 * fraction).toFixed(1)}%`;
+
+function profileLines(profile: ProfileSummary | undefined, results: ReadonlyMap<string, Measurement>): string[] {
+  if (!profile) return [];
+  const row = results.get(profile.label);
+  const sampled = profile.onCpuMicros + profile.idleMicros;
+  return [
+    `Where ${profile.label}'s CPU went (\`node --cpu-prof\`, a sample about each ms, written as the server exited: \`${profile.file}\`, for Chrome DevTools or speedscope). Only the ${profile.samples} samples of its measured run count (${profile.windowSeconds.toFixed(1)} s; start-up, the answer check, the warm-up and the drain are left out). On-CPU is every sample not idle, ${(profile.onCpuMicros / 1e6).toFixed(2)} s of the ${(sampled / 1e6).toFixed(2)} s sampled, on the main thread (V8 samples by the wall clock, so a moment the thread waited for a core counts where it stood; the CPU table's µs/request counts every thread, GC helpers and libuv's pool too). µs/request is over the ${profile.requests} requests answered in the window. Builtins and native bindings (writev, utf8Slice, JSON.parse) and Node's sockets, streams, buffers and events count in the area of their nearest caller that has one: a socket's writev is the driver's when pg sent a query and the transport's when node:http sent an answer; graphql-jit's compiled queries are GraphQL execution (loadtest/profile.ts). The row ran under the profiler: its requests/s and CPU above include the profiler's own cost${row ? ` (${row.requestsPerSecond.toFixed(0)} requests/s)` : ''}.`,
+    '',
+    '| area | share of on-CPU time | µs/request |',
+    '| --- | ---: | ---: |',
+    ...profile.areas.map((a) => `| ${cell(a.area)} | ${share(a.share)} | ${fixed(a.microsPerRequest, 1)} |`),
+    `| all on-CPU | 100% | ${fixed(profile.onCpuMicros / Math.max(1, profile.requests), 1)} |`,
+    '',
+    `The ${profile.topFunctions.length} functions with the most self time in it:`,
+    '',
+    '| function | where | area | share of on-CPU time | µs/request |',
+    '| --- | --- | --- | ---: | ---: |',
+    ...profile.topFunctions.map((f) => `| ${cell(f.functionName)} | ${cell(f.where)} | ${cell(f.area.replace(/ \(.*/, ''))} | ${share(f.share)} | ${fixed(f.microsPerRequest, 1)} |`),
     '',
   ];
 }
@@ -161,6 +188,7 @@ export function markdown(input: ReportInput): string {
     ),
     '',
   );
+  lines.push(...profileLines(input.profile, results));
   for (const note of scenario.notes?.(results) ?? []) lines.push(note, '');
   lines.push('Targets:', '', ...goalLines(input).map((line) => `- ${line}`), '');
   lines.push('Machine and versions:', '', ...Object.entries(info.machine).map(([key, value]) => `- ${key}: ${value}`), '');

@@ -1,17 +1,21 @@
 /**
- * `npm run loadtest -- <scenario> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]`
+ * `npm run loadtest -- <scenario> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR] [--profile]`
  *
  * Prepares what the scenario needs (services, a seeded database, a compiled Tally), then starts each server it
  * compares as a child process on loopback, checks its answer, warms it up, measures it, stops it, and writes the
  * report (markdown + HTML) to loadtest/reports/. Everything it starts, it stops; every run is bounded in time.
+ * With --profile, the scenario's profiled row (Tally's, in `feed`) runs under `node --cpu-prof`, and the report
+ * says where its CPU went over the measured run (profile.ts); the profile is kept beside the report.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { measure, type Measurement } from './measure.js';
 import { ADMIN_URL, buildTally, databaseUrl, ensureServices, PGBOUNCER_PORT, prepareDatabase } from './prepare.js';
+import { readProfile, summarize, type ProfileSummary } from './profile.js';
 import { goalLines, html, markdown, type RunInfo } from './report.js';
 import { scenario as scenarioNamed, type Target, type Verdict } from './scenarios.js';
 import { startServer, type RunningServer } from './servers.js';
@@ -26,8 +30,14 @@ function version(pkg: string): string {
   }
 }
 
-/** Every body and name in a response, in order: the same data whatever shape each server gives it. */
-function texts(value: unknown, key: 'body' | 'name', into: string[] = []): string[] {
+/** The version of `pkg` that `parent` loads: its own copy, or the one at the top of node_modules. */
+function versionUnder(parent: string, pkg: string): string {
+  const own = version(join(parent, 'node_modules', pkg));
+  return own === 'not installed' ? version(pkg) : own;
+}
+
+/** Every body, name or id in a response, in order: the same data whatever shape each server gives it. */
+function texts(value: unknown, key: 'body' | 'name' | 'id', into: string[] = []): string[] {
   if (Array.isArray(value)) for (const item of value) texts(item, key, into);
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
@@ -48,17 +58,30 @@ async function checkAnswer(server: RunningServer, target: Target, admin: pg.Clie
   const answer = (await response.json()) as { errors?: unknown };
   if (response.status !== 200 || answer.errors) throw new Error(`${target.label} answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
   if (target.expectsNewestPosts) {
-    const { rows } = await admin.query<{ body: string; name: string }>(
-      'select p.body, u.name from posts p join users u on u.id = p.author_id order by p.created_at desc, p.id desc limit 20',
+    const { rows } = await admin.query<{ id: string; body: string; author_id: string; name: string }>(
+      'select p.id, p.body, p.author_id, u.name from posts p join users u on u.id = p.author_id order by p.created_at desc, p.id desc limit 20',
     );
     const expected = JSON.stringify([rows.map((r) => r.body), rows.map((r) => r.name)]);
     const got = JSON.stringify([texts(answer, 'body'), texts(answer, 'name')]);
     if (expected !== got) throw new Error(`${target.label} does not answer the 20 newest posts with their authors:\n${got.slice(0, 400)}`);
+    if (target.expectsTallyIds) {
+      // Each post's id, then its author's, in the order the answer gives them.
+      const ids = JSON.stringify(rows.flatMap((r) => [encodeGlobalID('Post', r.id), encodeGlobalID('User', r.author_id)]));
+      const gotIds = JSON.stringify(texts(answer, 'id'));
+      if (ids !== gotIds) throw new Error(`${target.label} does not answer Tally's global ids:\n${gotIds.slice(0, 400)}`);
+    }
   }
   if (target.expectsEdges !== undefined) {
     const edges = JSON.stringify(answer).match(/"cursor"/g)?.length ?? 0;
     if (edges !== target.expectsEdges) throw new Error(`${target.label} answered ${edges} edges, expected ${target.expectsEdges}`);
   }
+}
+
+/** The profiled row's CPU by area over its measured run, from the profile node wrote as the server exited. */
+function profileOf(where: { readonly dir: string; readonly name: string }, label: string, result: Measurement): ProfileSummary {
+  const path = join(where.dir, where.name);
+  if (!existsSync(path)) throw new Error(`${label}: no CPU profile at ${path} (the server must exit by itself, not be killed, for node to write it)`);
+  return summarize(readProfile(path), result.measuredWindow, result.totalRequests, { file: relative(process.cwd(), path), label });
 }
 
 async function main(): Promise<void> {
@@ -70,12 +93,16 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       size: { type: 'string', default: 'load' },
       out: { type: 'string', default: 'loadtest/reports' },
+      profile: { type: 'boolean', default: false },
     },
   });
   const name = positionals[0];
-  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge|rate-limit|cached-get> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR]');
+  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge|rate-limit|cached-get> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR] [--profile]');
   if (values.size !== 'load' && values.size !== 'demo') throw new Error('--size must be load or demo');
   const scenario = scenarioNamed(name, values.size);
+  if (values.profile && !scenario.profiled) throw new Error(`--profile: the ${scenario.name} scenario has no row to profile (only feed has)`);
+  // Beside the report; node writes it when the profiled server exits.
+  const cpuProfile = values.profile && scenario.profiled ? { dir: resolve(values.out), name: `${scenario.name}-${scenario.profiled.toLowerCase().replace(/\W+/g, '-')}.cpuprofile` } : undefined;
   const connections = Number(values.connections ?? scenario.connections);
   const durationSeconds = Number(values.duration ?? scenario.durationSeconds);
   const warmupSeconds = Number(values.warmup ?? scenario.warmupSeconds);
@@ -97,13 +124,19 @@ async function main(): Promise<void> {
   const pgVersion = versionRows[0]?.server_version ?? 'unknown';
   const results = new Map<string, Measurement>();
   const verdicts: Verdict[] = [];
+  let profile: ProfileSummary | undefined;
   try {
     const targets = await scenario.targets(data, { connections });
     if (scenario.prepare) log(await scenario.prepare());
     const serverUrl = databaseUrl(database, scenario.throughPgBouncer ? PGBOUNCER_PORT : 5432);
     for (const target of targets) {
-      log(`${target.label}: starting ${target.server}`);
-      const server = await startServer({ kind: target.server, databaseUrl: serverUrl, poolMax: 10, env: target.env });
+      const profiled = cpuProfile && target.label === scenario.profiled ? cpuProfile : undefined;
+      log(`${target.label}: starting ${target.server}${profiled ? ' under node --cpu-prof' : ''}`);
+      if (profiled) {
+        mkdirSync(profiled.dir, { recursive: true });
+        rmSync(join(profiled.dir, profiled.name), { force: true });
+      }
+      const server = await startServer({ kind: target.server, databaseUrl: serverUrl, poolMax: 10, env: target.env, cpuProfile: profiled });
       try {
         await checkAnswer(server, target, data);
         const load = {
@@ -124,6 +157,11 @@ async function main(): Promise<void> {
         log(`${target.label}: ${result.requestsPerSecond.toFixed(0)} requests/s, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, errors ${result.connectionErrors}`);
         for (const [i, drop] of (result.drops ?? []).entries()) {
           log(`${target.label}: drop ${i + 1} at ${drop.atSecond.toFixed(1)} s: ${drop.entriesDropped} entries dropped, ${drop.misses} misses, ${drop.sqlStatements} SQL statements in ${drop.windowSeconds.toFixed(1)} s`);
+        }
+        if (profiled) {
+          // measure() has stopped the server and waited for it to exit: node has written the profile.
+          profile = profileOf(profiled, target.label, result);
+          log(`${target.label}: profile ${profile.file}: ${profile.samples} samples in the measured run, ${profile.areas.slice(0, 3).map((a) => `${a.area.replace(/ \(.*/, '')} ${(a.share * 100).toFixed(0)}%`).join(', ')}`);
         }
         const hammer = result.background;
         if (hammer) {
@@ -154,15 +192,15 @@ async function main(): Promise<void> {
       node: process.version,
       postgresql: pgVersion,
       'load generator': `autocannon ${version('autocannon')}, in this process`,
-      versions: `graphql-yoga ${version('graphql-yoga')}, @pothos/core ${version('@pothos/core')}, drizzle-orm ${version('drizzle-orm')}, pg ${version('pg')}, postgraphile ${version('postgraphile')}`,
+      versions: `graphql-yoga ${version('graphql-yoga')}, @pothos/core ${version('@pothos/core')}, drizzle-orm ${version('drizzle-orm')}, pg ${version('pg')}, postgraphile ${version('postgraphile')}, graphql-jit ${version('graphql-jit')}, mercurius ${version('mercurius')} (its graphql-jit ${versionUnder('mercurius', 'graphql-jit')}), fastify ${version('fastify')}`,
     },
   };
-  const input = { scenario, info, results, verdicts };
+  const input = { scenario, info, results, verdicts, profile };
   mkdirSync(values.out, { recursive: true });
   writeFileSync(join(values.out, `${scenario.name}.md`), markdown(input));
   writeFileSync(join(values.out, `${scenario.name}.html`), html(input));
   // The raw figures, for comparing runs or drawing other charts later.
-  writeFileSync(join(values.out, `${scenario.name}.json`), `${JSON.stringify({ scenario: scenario.name, info, results: Object.fromEntries(results) }, null, 2)}\n`);
+  writeFileSync(join(values.out, `${scenario.name}.json`), `${JSON.stringify({ scenario: scenario.name, info, results: Object.fromEntries(results), ...(profile ? { profile } : {}) }, null, 2)}\n`);
   log(`report: ${join(values.out, `${scenario.name}.md`)} and .html`);
   for (const line of goalLines(input)) log(line);
 }

@@ -8,13 +8,15 @@ import { createServer } from 'node:net';
 import { DEFAULT_MANIFEST } from '../src/config.js';
 import { writeLoadManifest } from './operations.js';
 
-export type ServerKind = 'bare-http' | 'bare-pg' | 'postgraphile' | 'tally-unbatched' | 'tally';
+export type ServerKind = 'bare-http' | 'bare-pg' | 'postgraphile' | 'mercurius' | 'tally-unbatched' | 'tally';
 
 export interface ServerSpec {
   readonly kind: ServerKind;
   readonly databaseUrl?: string;
   readonly poolMax?: number;
   readonly env?: Record<string, string>;
+  /** Run under `node --cpu-prof`, the profile written as `dir/name` when the process exits (profile.ts reads it). */
+  readonly cpuProfile?: { readonly dir: string; readonly name: string };
 }
 
 export interface RunningServer {
@@ -52,6 +54,8 @@ function command(spec: ServerSpec): string[] {
       return [...TSX, 'loadtest/servers/bare-pg.ts'];
     case 'postgraphile':
       return [...TSX, 'loadtest/servers/postgraphile.ts'];
+    case 'mercurius':
+      return [...TSX, 'loadtest/servers/mercurius.ts'];
     case 'tally':
     case 'tally-unbatched':
       return servedAs();
@@ -121,7 +125,8 @@ async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: n
 
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, command(spec), {
+  const profiling = spec.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfile.dir}`, `--cpu-prof-name=${spec.cpuProfile.name}`] : [];
+  const child = spawn(process.execPath, [...profiling, ...command(spec)], {
     env: { ...process.env, ...environment(spec, port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,13 +1,13 @@
 /**
  * The load-test runner end to end on a tiny run (2 connections, 2 s, demo data), so it cannot rot: it prepares
  * its database, starts every server of the feed scenario, checks each answer, measures, stops them all and
- * writes both reports; rate-limit's paced clients, background load and Retry-After probe; and cached-get's trusted
+ * writes both reports, with Tally's row profiled (--profile) and its CPU by area in them; rate-limit's paced clients, background load and Retry-After probe; and cached-get's trusted
  * mode (the load generator's own manifest), its response-cache counts and the stampede's drops. Not a timing test:
  * it asserts that every figure was measured, not how large it is.
  * Like the runner, it needs the PostgreSQL every machine here runs (LOADTEST_ADMIN_URL, 127.0.0.1:5432 by default).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,13 +16,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 const out = mkdtempSync(join(tmpdir(), 'tally-loadtest-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-const SERVERS = ['bare node:http (1 KB JSON)', 'bare node:http + pg (1 SQL)', 'PostGraphile v5', 'Tally, loaders off (N+1)', 'Tally'];
+const SERVERS = [
+  'bare node:http (1 KB JSON)',
+  'bare node:http + pg (1 SQL)',
+  'PostGraphile v5',
+  'Mercurius (Fastify + graphql-jit + loaders)',
+  'Tally, loaders off (N+1)',
+  'Tally',
+];
 
 describe('npm run loadtest', () => {
-  it('runs the feed scenario on a tiny load and writes the markdown and HTML reports', { timeout: 240_000 }, async () => {
+  it('runs the feed scenario on a tiny load, Tally profiled, and writes the markdown and HTML reports', { timeout: 240_000 }, async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'loadtest/run.ts', 'feed', '--size', 'demo', '--connections', '2', '--duration', '2', '--warmup', '1', '--out', out],
+      ['--import', 'tsx', 'loadtest/run.ts', 'feed', '--size', 'demo', '--connections', '2', '--duration', '2', '--warmup', '1', '--out', out, '--profile'],
       { env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' }, timeout: 230_000 },
     );
     expect(stdout).toContain('report:');
@@ -41,6 +48,14 @@ describe('npm run loadtest', () => {
     const unbatched = markdown.split('\n').find((line) => line.startsWith('| Tally, loaders off (N+1) |'))!.split('|').map((cell) => cell.trim());
     expect(Number(unbatched[10]), 'the N+1 baseline really is N+1').toBeGreaterThan(10);
     expect(markdown).toMatch(/- (holds|MISSED): Tally sends at most 2 SQL statements per request/);
+    expect(markdown).toMatch(/- (holds|MISSED): Tally's requests\/s ≥ 1\.3× Mercurius'/);
+
+    // --profile: the profile kept beside the report, and Tally's measured run by area.
+    expect(existsSync(join(out, 'feed-tally.cpuprofile')), 'the CPU profile beside the report').toBe(true);
+    const areas = markdown.split('\n').filter((line) => /^\| (GraphQL execution|SQL building|driver|transport) \(/.test(line));
+    expect(areas, 'the profile table names the areas').toHaveLength(4);
+    const onCpu = markdown.split('\n').find((line) => line.startsWith('| all on-CPU |'))?.split('|').map((cell) => cell.trim());
+    expect(Number(onCpu?.[3]), "Tally's on-CPU µs per request in the profile").toBeGreaterThan(0);
 
     const html = readFileSync(join(out, 'feed.html'), 'utf8');
     expect(html).toContain('<svg');
