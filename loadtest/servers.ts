@@ -91,7 +91,7 @@ function environment(spec: ServerSpec, port: number): Record<string, string> {
     // stage runs (priced, charged, refunded, reported) without refusing. `rate-limit` sets the real ones.
     ...UNLIMITED_BUDGETS,
     // Most scenarios send whole documents (the same ones PostGraphile answers), which trusted mode refuses;
-    // `cached-get` runs trusted, as production does, and sends the ids of the load generator's own operations.
+    // `feed` and `cached-get` run trusted, as production does, and send the ids of the load generator's own operations.
     PERSISTED_OPERATIONS: 'open',
     PERSISTED_MANIFESTS: [DEFAULT_MANIFEST, writeLoadManifest()].join(','),
     ...spec.env,

@@ -16,7 +16,7 @@ import autocannon from 'autocannon';
 import { SEED_SIZES } from '../src/db/seed.js';
 import { buildTally, databaseUrl, ensureServices, prepareDatabase } from './prepare.js';
 import { NEWEST_POSTS_TALLY } from './operations.js';
-import { STAGE_ENVS } from './scenarios.js';
+import { FEED_BY_ID, STAGE_ENVS } from './scenarios.js';
 import { startServer, type RunningServer } from './servers.js';
 
 const log = (line: string) => console.log(`[stage-cost] ${line}`);
@@ -46,7 +46,7 @@ function paced(url: string, rate: number, seconds: number): Promise<autocannon.R
         duration: seconds,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: NEWEST_POSTS_TALLY }),
+        body: JSON.stringify(FEED_BY_ID),
         timeout: 30,
       },
       (error, result) => (error ? reject(error as Error) : resolve(result)),
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const report = [
     '# Stage cost: what the limits and the budget add to the feed, side by side',
     '',
-    `${new Date().toISOString()}. Each variant runs at the same time as ${BASELINE.label}, both answering \`${NEWEST_POSTS_TALLY}\` to ${rate} requests/s each (25 connections, paced) for ${duration} s after a 3 s warm-up, on the \`load\` data in PostgreSQL, Redis at 127.0.0.1; the order swaps every pair. CPU is the server process's (user + system) over the measured run, divided by the requests it answered. Goal: the limits, the cost report and the budget add < 5%.`,
+    `${new Date().toISOString()}. Each variant runs at the same time as ${BASELINE.label}, both sent the feed (\`${NEWEST_POSTS_TALLY}\`) by its manifest id in trusted mode, to ${rate} requests/s each (25 connections, paced) for ${duration} s after a 3 s warm-up, on the \`load\` data in PostgreSQL, Redis at 127.0.0.1; the order swaps every pair. CPU is the server process's (user + system) over the measured run, divided by the requests it answered. Goal: the limits, the cost report and the budget add < 5%.`,
     '',
     `Goal ${verdict}.`,
     '',
