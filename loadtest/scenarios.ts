@@ -14,6 +14,7 @@ import { hitRate, sumOf, tallyMetrics, type BackgroundLoad, type CacheDrop, type
 import { documentIdOf, NEWEST_POSTS_TALLY } from './operations.js';
 import { TALLY_AUDIENCE, TALLY_ISSUER, TALLY_TEST_SECRET, type ServerKind } from './servers.js';
 import { keyPrefixes } from '../src/stores.js';
+import { unlinkByPrefix } from '../src/store/redis.js';
 
 export interface Target {
   readonly label: string;
@@ -630,7 +631,7 @@ async function dropUnderLoad(url: string, endsAt: number, authorization: string)
 }
 
 /** Where Tally keeps cached answers in Redis (tests use prefixes of their own). */
-const RESPONSE_CACHE_KEYS = `${keyPrefixes().responses}*`;
+const RESPONSE_CACHE_PREFIX = keyPrefixes().responses;
 
 /**
  * Every Tally on one Redis shares its response cache, whatever database it serves: a run on the demo data would
@@ -640,15 +641,12 @@ const RESPONSE_CACHE_KEYS = `${keyPrefixes().responses}*`;
 async function emptyResponseCache(): Promise<string> {
   const redis = new Redis(WITH_REDIS.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
-  let removed = 0;
   try {
-    for await (const keys of redis.scanStream({ match: RESPONSE_CACHE_KEYS, count: 1_000 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) removed += await redis.unlink(...keys);
-    }
+    const removed = await unlinkByPrefix(redis, RESPONSE_CACHE_PREFIX);
+    return `emptied the response cache in Redis (${removed} keys of ${RESPONSE_CACHE_PREFIX}*)`;
   } finally {
     redis.disconnect();
   }
-  return `emptied the response cache in Redis (${removed} keys of ${RESPONSE_CACHE_KEYS})`;
 }
 
 const cacheOf = (results: ReadonlyMap<string, Measurement>, label: string) => results.get(label)?.responseCache;

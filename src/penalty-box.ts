@@ -17,6 +17,7 @@ import type { ClientAddress } from './client-address.js';
 import { isExempt, type Handler } from './admission.js';
 import { writeJsonError } from './http-errors.js';
 import { parsePositiveId } from './ids.js';
+import { bearerToken } from './auth/jwt.js';
 
 /**
  * The longest one request is held. A client that never pauses then costs the server 1 refusal per held
@@ -56,7 +57,7 @@ export interface PenaltyBox {
  * its forger, and respelling the header (case, spaces) no longer makes a new client.
  */
 export function clientKey(authorization: string | null | undefined, address: string): string {
-  const token = authorization ? /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(authorization)?.[1] : undefined;
+  const token = bearerToken(authorization);
   const payload = token?.split('.')[1];
   if (payload) {
     try {

@@ -128,6 +128,9 @@ export const UNQUEUED_PATHS = ['/healthz', '/readyz', '/metrics'];
 
 export type TallyServer = YogaServerInstance<Record<string, unknown>, Context>;
 
+/** The schema's prices, sized once: the budget stage and the cached-GET front price with the same model. */
+const costModel = createCostModel(schema);
+
 const EXAMPLE_QUERY = `# Tally. Press the run button: you are the demo user
 # (see the Authorization header below).
 # Page on with posts(first: 5, after: "<endCursor>").
@@ -200,7 +203,7 @@ export function createServer(options: ServerOptions): TallyServer {
         ? []
         : [
             useCostBudget({
-              model: createCostModel(schema),
+              model: costModel,
               budget: createBudget({
                 bucket: options.costBucket,
                 policies: config.budget,
@@ -235,7 +238,7 @@ export function createRequestListener(yoga: TallyServer, front: FrontOptions): R
           getQueries: config.hardening.getQueries,
           verifyToken: front.verifyToken,
           budget: config.disabledStages.has('budget') ? undefined : createBudget({ bucket: front.costBucket, policies: config.budget, clientAddress, penaltyBox }),
-          costModel: createCostModel(schema),
+          costModel,
           maxCost: config.limits.maxCost,
         })
       : admitted;

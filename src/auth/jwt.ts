@@ -16,6 +16,10 @@ export class InvalidTokenError extends Error {
 
 export type VerifyToken = (token: string) => Promise<Viewer>;
 
+/** The token of an `Authorization: Bearer <token>` header; undefined when the header is not of that form. */
+export const bearerToken = (header: string | null | undefined): string | undefined =>
+  header ? /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header)?.[1] : undefined;
+
 export function createTokenVerifier(config: JwtConfig): VerifyToken {
   // The secret imported as a key once: handed raw bytes, jose imports them again for every token it verifies
   // (15% of the CPU of a request refused by the cost budget, in a profile of the rate-limit scenario).

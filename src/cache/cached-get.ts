@@ -18,7 +18,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { Handler } from '../admission.js';
-import type { VerifyToken } from '../auth/jwt.js';
+import { bearerToken, type VerifyToken } from '../auth/jwt.js';
 import type { PersistedMode } from '../config.js';
 import { getOperationAST, parse } from 'graphql';
 import { rateLimitHeaders, type Budget, type Client } from '../cost/charge.js';
@@ -50,8 +50,6 @@ export interface CachedGetOptions {
 
 /** What a hit costs its client, in points: about one object's worth of the work an execution does. */
 export const HIT_COST = 1;
-
-const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
 /** URLs whose document, policy and variables are remembered. */
 const MAX_NAMED_URLS = 1_000;
@@ -130,23 +128,20 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     return found;
   }
 
-  /** Charges the hit; false when the client was refused (and answered 429) instead. */
-  async function charged(request: IncomingMessage, response: ServerResponse, client: Client, headers: Record<string, string>): Promise<boolean> {
+  /** Charges the hit: the client's RateLimit-* headers, or undefined when it was refused (and answered 429). */
+  async function charged(request: IncomingMessage, response: ServerResponse, client: Client): Promise<Record<string, string> | undefined> {
     const { charge, refusal } = await options.budget!.charge(client, HIT_COST);
-    if (refusal) {
-      const { http, ...extensions } = refusal.extensions as { http: { headers: Record<string, string> } };
-      writeJsonError(request, response, 429, { message: refusal.message, extensions }, http.headers);
-      return false;
-    }
-    Object.assign(headers, rateLimitHeaders(charge));
-    return true;
+    if (!refusal) return rateLimitHeaders(charge);
+    const { http, ...extensions } = refusal.extensions as { http: { headers: Record<string, string> } };
+    writeJsonError(request, response, 429, { message: refusal.message, extensions }, http.headers);
+    return undefined;
   }
 
   async function answer(request: IncomingMessage, response: ServerResponse, cached: CachedAnswer, mediaType: string, client: Client | undefined) {
-    const headers: Record<string, string> = {};
-    if (client && !(await charged(request, response, client, headers))) return;
+    const limits = client ? await charged(request, response, client) : {};
+    if (!limits) return;
     // A public answer goes without this client's RateLimit-* (a shared cache would hand them to everyone).
-    if (cached.scope === 'PUBLIC') for (const name of Object.keys(headers)) delete headers[name];
+    const headers: Record<string, string> = cached.scope === 'PUBLIC' ? {} : { ...limits };
     Object.assign(headers, cacheHeaders(cached, mediaType, true), { 'x-request-id': requestIdFor(request.headers['x-request-id'] as string | undefined) });
     if (matchesEtag(request.headers['if-none-match'], headers['etag']!)) {
       cache.metrics.responseCache('not_modified');
@@ -171,7 +166,7 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     let viewerId: number | undefined;
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
-      const token = BEARER.exec(authorization)?.[1];
+      const token = bearerToken(authorization);
       if (!token) return {};
       viewerId = (await options.verifyToken(token)).id;
     }

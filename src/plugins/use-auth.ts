@@ -5,7 +5,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { AppError } from '../errors.js';
-import { InvalidTokenError, type VerifyToken } from '../auth/jwt.js';
+import { bearerToken, InvalidTokenError, type VerifyToken } from '../auth/jwt.js';
 import { scopeOf } from '../request-scope.js';
 
 function unauthenticated(reason: string): AppError {
@@ -20,10 +20,10 @@ export function useAuth(verifyToken: VerifyToken): Plugin {
     async onParams({ request }) {
       const header = request.headers.get('authorization');
       if (header === null) return;
-      const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
-      if (!match?.[1]) throw unauthenticated('expected "Authorization: Bearer <token>"');
+      const token = bearerToken(header);
+      if (!token) throw unauthenticated('expected "Authorization: Bearer <token>"');
       try {
-        scopeOf(request).viewer = await verifyToken(match[1]);
+        scopeOf(request).viewer = await verifyToken(token);
       } catch (error) {
         if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
         throw error;

@@ -23,3 +23,15 @@ export function openRedis(url: string): Redis {
   redis.on('error', () => {});
   return redis;
 }
+
+/**
+ * Deletes every key that starts with `prefix`, a batch at a time (SCAN, not KEYS: Redis keeps serving everyone
+ * else meanwhile); resolves to how many there were.
+ */
+export async function unlinkByPrefix(redis: Redis, prefix: string): Promise<number> {
+  let removed = 0;
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+    if (keys.length > 0) removed += await redis.unlink(...keys);
+  }
+  return removed;
+}

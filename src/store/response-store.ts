@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { failover, type FallbackHooks } from './fallback.js';
+import { unlinkByPrefix } from './redis.js';
 
 /** Entries are bytes: a hit is written to the socket as it was read, never decoded and encoded again. */
 export interface ResponseStore {
@@ -137,9 +138,7 @@ export function redisResponseStore(redis: Redis, hooks: FallbackHooks, { prefix 
     emptying ??= route(
       async () => {
         const lost = lostDrops;
-        // SCAN, not KEYS: the cache may hold many entries, and Redis must keep serving the other stores meanwhile.
-        const stream = redis.scanStream({ match: `${prefix}*`, count: 1_000 });
-        for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+        await unlinkByPrefix(redis, prefix);
         // A drop lost while this ran is not covered by it: that one empties again.
         lostDrops -= lost;
       },

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
 import { connectedRedis } from './redis-server.js';
+import { unlinkByPrefix } from '../../src/store/redis.js';
 
 export interface BucketStore {
   readonly name: string;
@@ -17,8 +18,7 @@ export interface BucketStore {
 export const runPrefix = (): string => `tally-test:${randomBytes(6).toString('hex')}:`;
 
 export async function removeKeys(redis: Redis, prefix: string): Promise<void> {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await unlinkByPrefix(redis, prefix);
 }
 
 export function bucketStores(prefix: string): BucketStore[] {
