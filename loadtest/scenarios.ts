@@ -131,6 +131,7 @@ export const FEED_BY_ID = { documentId: documentIdOf('LoadFeed') } as const;
 
 const POSTGRAPHILE = 'PostGraphile v5';
 const MERCURIUS = 'Mercurius (Fastify + graphql-jit + loaders)';
+const TALLY_EXECUTOR = "Tally's execution alone (graphql-jit, no yoga, no stage)";
 
 /** The feed's page as SQL says it, and Tally's global ids for its posts and authors. */
 const SAME_ANSWER = { expectsNewestPosts: true, expectsTallyIds: true } as const;
@@ -175,6 +176,8 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
       Promise.resolve([
         { label: 'bare node:http (1 KB JSON)', server: 'bare-http', requests: [post({})] },
         { label: 'bare node:http + pg (1 SQL)', server: 'bare-pg', requests: [post({})], ...SAME_ANSWER },
+        // Tally's execution with neither yoga nor a stage: what the framework and the stages cost, by difference.
+        { label: TALLY_EXECUTOR, server: 'tally-executor', requests: [post(FEED_BY_ID)], ...SAME_ANSWER },
         { label: POSTGRAPHILE, server: 'postgraphile', requests: [post({ query: NEWEST_POSTS_POSTGRAPHILE })], expectsNewestPosts: true },
         // The fastest peer, sent Tally's own document and answering it with Tally's ids.
         { label: MERCURIUS, server: 'mercurius', requests: [post({ query: NEWEST_POSTS_TALLY })], ...SAME_ANSWER },

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { DEFAULT_MANIFEST } from '../src/config.js';
 import { writeLoadManifest } from './operations.js';
 
-export type ServerKind = 'bare-http' | 'bare-pg' | 'postgraphile' | 'mercurius' | 'tally-unbatched' | 'tally';
+export type ServerKind = 'bare-http' | 'bare-pg' | 'tally-executor' | 'postgraphile' | 'mercurius' | 'tally-unbatched' | 'tally';
 
 export interface ServerSpec {
   readonly kind: ServerKind;
@@ -52,6 +52,8 @@ function command(spec: ServerSpec): string[] {
       return [...TSX, 'loadtest/servers/bare-http.ts'];
     case 'bare-pg':
       return [...TSX, 'loadtest/servers/bare-pg.ts'];
+    case 'tally-executor':
+      return [...TSX, 'loadtest/servers/tally-executor.ts'];
     case 'postgraphile':
       return [...TSX, 'loadtest/servers/postgraphile.ts'];
     case 'mercurius':
