@@ -48,7 +48,7 @@ export async function prepareDatabase(name: string, size: SeedSize, log: (line: 
   } finally {
     await admin.end();
   }
-  const database = await openDatabase({ kind: 'postgres', url: databaseUrl(name), poolMax: 2, statementTimeoutMs: 600_000 });
+  const database = await openDatabase({ kind: 'postgres', url: databaseUrl(name), poolMax: 2, statementTimeoutMs: 600_000, connectTimeoutMs: 5_000 });
   try {
     await migrateDatabase(database);
     const counts = await database.pool!.query<{ users: string; posts: string; entries: string }>(

@@ -365,7 +365,7 @@ function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
       },
     ],
     async verify(databaseUrl) {
-      const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 1, statementTimeoutMs: 600_000 });
+      const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 1, statementTimeoutMs: 600_000, connectTimeoutMs: 5_000 });
       try {
         const violations = await checkLedger(database.db);
         const detail = violations.map((violation) => `${violation.rule} (${violation.count} rows)`).join('; ');

@@ -61,6 +61,7 @@ const envSchema = z
     PGLITE_DIR: unsetIfEmpty(z.string().default('.data/pglite')),
     POOL_MAX: integer(10, 1, 1000),
     DB_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
+    DB_CONNECT_TIMEOUT_MS: integer(5000, 100, 60_000),
     REDIS_URL: url(['redis:', 'rediss:']),
     JWT_SECRET: optionalString.refine((value) => value === undefined || value.length >= 32, {
       message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
@@ -75,6 +76,8 @@ const envSchema = z
     }),
     MAX_MONEY_AMOUNT: integer(1_000_000, 1, 1_000_000_000_000),
     MAX_CONCURRENT_REQUESTS: integer(64, 1, 100_000),
+    // Inside Kubernetes' default terminationGracePeriodSeconds (30 s), with room for a preStop delay and the close.
+    SHUTDOWN_GRACE_MS: integer(25_000, 0, 600_000),
     // Static limits on one operation (src/limits/): checked before execution, before any SQL.
     MAX_DOCUMENT_LENGTH: integer(100_000, 100, 10_000_000),
     MAX_TOKENS: integer(5_000, 10, 1_000_000),
@@ -160,7 +163,14 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly database:
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number; readonly statementTimeoutMs: number }
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolMax: number;
+        readonly statementTimeoutMs: number;
+        /** How long a query waits for a pooled connection, or for a new one to open, before it fails. */
+        readonly connectTimeoutMs: number;
+      }
     | { readonly kind: 'pglite'; readonly dataDir: string };
   readonly redisUrl: string | undefined;
   readonly jwt: JwtConfig;
@@ -173,6 +183,8 @@ export interface Config {
   readonly maxMoneyAmount: bigint;
   /** GraphQL requests run at once; more wait their turn in arrival order (src/admission.ts). */
   readonly maxConcurrentRequests: number;
+  /** After SIGTERM, how long requests in flight may take to finish before their connections are closed. */
+  readonly shutdownGraceMs: number;
   readonly limits: Limits;
   readonly budget: { readonly viewer: BudgetPolicy; readonly anonymous: BudgetPolicy };
   /** Peers whose X-Forwarded-For names the client; empty: the socket's peer is the client. */
@@ -300,7 +312,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     // default. In production (a container, behind a load balancer) all interfaces is what is wanted.
     host: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     database: env.DATABASE_URL
-      ? { kind: 'postgres', url: env.DATABASE_URL, poolMax: env.POOL_MAX, statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS }
+      ? {
+          kind: 'postgres',
+          url: env.DATABASE_URL,
+          poolMax: env.POOL_MAX,
+          statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+          connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+        }
       : { kind: 'pglite', dataDir: env.PGLITE_DIR },
     redisUrl: env.REDIS_URL,
     jwt,
@@ -309,6 +327,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     disabledStages: new Set((env.DISABLE_STAGES?.split(',') ?? []).map((stage) => stage.trim() as Stage)),
     maxMoneyAmount: BigInt(env.MAX_MONEY_AMOUNT),
     maxConcurrentRequests: env.MAX_CONCURRENT_REQUESTS,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     limits: Object.freeze({
       maxDocumentLength: env.MAX_DOCUMENT_LENGTH,
       maxTokens: env.MAX_TOKENS,

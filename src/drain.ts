@@ -7,14 +7,12 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-export const DRAIN_DEADLINE_MS = 10_000;
-
 export interface Drainer {
   /** Resolves once every connection is closed: true when all requests finished, false when the deadline cut some. */
   drain(): Promise<boolean>;
 }
 
-export function drainer(server: Server, deadlineMs = DRAIN_DEADLINE_MS): Drainer {
+export function drainer(server: Server, deadlineMs: number): Drainer {
   let draining = false;
   const inFlight = new Set<ServerResponse>();
 

@@ -1,7 +1,8 @@
 /**
- * The process: config → database → Redis → server → listen. SIGTERM and SIGINT stop accepting, let in-flight
- * requests finish (keep-alive connections close after their last response), close the pools and exit 0; exit 1
- * when the drain deadline had to cut requests short.
+ * The process: config → database → Redis → server → listen. On SIGTERM or SIGINT, `/readyz` fails at once (a load
+ * balancer still probing over a kept-alive connection stops routing here), the listener stops accepting, requests
+ * in flight finish within SHUTDOWN_GRACE_MS (keep-alive connections close after their last response), then the
+ * pools and Redis close and the process exits 0; 1 when the grace period had to cut requests short.
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createClientAddress } from './client-address.js';
@@ -12,7 +13,7 @@ import { openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { userByUsername } from './db/queries/users.js';
 import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
-import { drainer, DRAIN_DEADLINE_MS } from './drain.js';
+import { drainer } from './drain.js';
 import { createEventBus } from './events.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './logger.js';
@@ -41,7 +42,10 @@ await runCli(async () => {
   }
 
   const metrics = createMetrics(database.pool);
-  const readinessChecks: ReadinessCheck[] = [];
+  let stopping = false;
+  const readinessChecks: ReadinessCheck[] = [
+    { name: 'shutdown', check: () => (stopping ? Promise.reject(new Error('draining')) : Promise.resolve()) },
+  ];
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
   if (redis) {
     // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
@@ -96,7 +100,7 @@ await runCli(async () => {
   // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  const shutdown = drainer(server, DRAIN_DEADLINE_MS);
+  const shutdown = drainer(server, config.shutdownGraceMs);
 
   // Idempotency keys are kept 24 hours; every instance sweeps a minute after start and hourly after that (two
   // deleting the same old rows is harmless), so instances that restart often still sweep.
@@ -123,7 +127,6 @@ await runCli(async () => {
     console.log(lines.join('\n'));
   }
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -131,9 +134,9 @@ await runCli(async () => {
     clearInterval(keySweep);
     logger.info({ signal }, 'draining');
     // Should closing a pool hang (a query cut by the deadline still running), the process still ends.
-    setTimeout(() => process.exit(1), DRAIN_DEADLINE_MS + 5_000).unref();
+    setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000).unref();
     const drained = await shutdown.drain();
-    if (!drained) logger.warn({ deadlineMs: DRAIN_DEADLINE_MS }, 'drain deadline passed: closed the connections still open');
+    if (!drained) logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period passed: closed the connections still open');
     // The requests are done either way: a pool that fails to close is logged, and the exit code stays honest.
     try {
       await database.close();

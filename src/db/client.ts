@@ -83,17 +83,31 @@ export async function openDatabase(config: Config['database'], options: Database
     const pool = new pg.Pool({
       connectionString: config.url,
       max: config.poolMax,
-      // A request that cannot get a connection in time fails cleanly instead of queueing forever.
-      connectionTimeoutMillis: 5_000,
+      // A request that cannot get a pooled connection, or open one, in time fails cleanly (SERVICE_UNAVAILABLE,
+      // src/db/faults.ts) instead of queueing forever behind a dead or saturated database.
+      connectionTimeoutMillis: config.connectTimeoutMs,
       idleTimeoutMillis: 10_000,
       // Sent as a startup parameter: PostgreSQL applies it per connection. PgBouncer cannot forward it (see
       // deploy/pgbouncer.ini: it ignores the parameter and applies the same timeout with connect_query).
       statement_timeout: config.statementTimeoutMs,
+      // The driver's own bound, for when no server is there to apply the one above: a partitioned network, a
+      // PgBouncer that holds the query while paused. A second past the server's, so PostgreSQL's 57014 (with the
+      // statement really cancelled) is what a slow statement normally meets.
+      query_timeout: config.statementTimeoutMs + 1_000,
+      // A server that vanished without closing the socket (a host lost, a failover) is noticed by the kernel's
+      // keep-alive probes rather than by the next query hanging on it.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       application_name: 'tally',
     });
     // An idle client losing its server (PostgreSQL restarted) emits here; the pool replaces it on next use. A
     // listener is required: an 'error' event without one would crash the process.
     pool.on('error', (error) => options.onPoolError?.(error));
+    // A connection lost while its client is checked out (inside a transaction: PostgreSQL restarted, PgBouncer
+    // closed it) fails the statement running on it, which is how the request learns of it; the client also emits
+    // 'error', and pg-pool listens only while a client is idle. Without a listener of its own that event would
+    // crash the process.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = drizzlePg(pool, { logger });
     return {
       db,

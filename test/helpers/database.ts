@@ -15,10 +15,24 @@ export interface TestDatabase {
   readonly database: Database;
   /** SQL statements sent since the last reset. */
   readonly statements: { count: number; log: string[]; reset(): void };
+  /** The test database's own PostgreSQL URL (not the route's); undefined on PGlite. */
+  readonly url?: string;
   close(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** For tests of the pool itself (PostgreSQL only): its settings, and where it connects. */
+export interface TestDatabaseOptions {
+  readonly poolMax?: number;
+  readonly statementTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /**
+   * The URL the app's pool connects to, given the test database's own: a proxy the test controls
+   * (helpers/tcp-proxy.ts). The database is created and dropped on the direct URL.
+   */
+  readonly route?: (url: string) => string;
+}
+
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const statements = {
     count: 0,
     log: [] as string[],
@@ -46,15 +60,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const testUrl = new URL(url);
   testUrl.pathname = `/${name}`;
-  const database = await openDatabase(
-    { kind: 'postgres', url: testUrl.toString(), poolMax: 10, statementTimeoutMs: 10_000 },
-    { onQuery },
-  );
+  const settings = { poolMax: options.poolMax ?? 10, statementTimeoutMs: options.statementTimeoutMs ?? 10_000, connectTimeoutMs: options.connectTimeoutMs ?? 5_000 };
+  const database = await openDatabase({ kind: 'postgres', url: options.route?.(testUrl.toString()) ?? testUrl.toString(), ...settings }, { onQuery });
   await migrateDatabase(database);
   statements.reset();
   return {
     database,
     statements,
+    url: testUrl.toString(),
     async close() {
       await database.close();
       const dropper = new pg.Client({ connectionString: url });

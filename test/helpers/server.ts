@@ -18,7 +18,7 @@ import { outageHooks, type OutageHooks } from '../../src/store/outage.js';
 import { openRedis } from '../../src/store/redis.js';
 import { createCaches, openStores, type Stores } from '../../src/stores.js';
 import { removeKeys } from './cost-buckets.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
@@ -95,11 +95,13 @@ export interface TestServerOptions {
   readonly redisPrefix?: string;
   /** A Redis of the test's own (a private redis-server it stops and starts), instead of REDIS_URL's. */
   readonly redisUrl?: string;
+  /** The pool's settings and route, for tests of database faults (PostgreSQL only). */
+  readonly database?: TestDatabaseOptions;
 }
 
 export async function startTestServer(env: Record<string, string> = {}, logger?: Logger, options: TestServerOptions = {}): Promise<TestServer> {
   const config = loadConfig({ NODE_ENV: 'test', ...UNLIMITED_BUDGETS, ...env });
-  const testDb = await createTestDatabase();
+  const testDb = await createTestDatabase(options.database);
   const log = logger ?? createLogger(config);
   const events = createEventBus(log);
   const metrics = createMetrics(testDb.database.pool);

@@ -31,7 +31,7 @@ describe.skipIf(!url)('a pg pool (DATABASE_URL)', () => {
   it('reports an idle connection that fails through onPoolError, and goes on serving', async () => {
     const errors: Error[] = [];
     const database = await openDatabase(
-      { kind: 'postgres', url: url!, poolMax: 2, statementTimeoutMs: 5_000 },
+      { kind: 'postgres', url: url!, poolMax: 2, statementTimeoutMs: 5_000, connectTimeoutMs: 5_000 },
       { onPoolError: (error) => errors.push(error) },
     );
     try {

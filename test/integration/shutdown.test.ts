@@ -106,6 +106,13 @@ describe('drainer on node:http serving the yoga server', () => {
     await closed(other.socket);
     expect(await accepts(port)).toBe(false);
 
+    // Ready no more, at once: nothing new reaches a stopping process (a probe's new connection is refused).
+    const probe = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (response) => response.status,
+      (error: Error & { cause?: { code?: string } }) => error.cause?.code,
+    );
+    expect(probe).toBe('ECONNREFUSED');
+
     release();
     await slow.sent;
     const answer = await slow.answer;
@@ -210,6 +217,13 @@ describe('src/main.ts on SIGTERM', () => {
       check();
     });
 
+    // Ready no more, at once: nothing new reaches a stopping process (a probe's new connection is refused).
+    const probe = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (response) => response.status,
+      (error: Error & { cause?: { code?: string } }) => error.cause?.code,
+    );
+    expect(probe).toBe('ECONNREFUSED');
+
     release();
     await slow.sent;
     const answer = await slow.answer;
@@ -219,7 +233,7 @@ describe('src/main.ts on SIGTERM', () => {
 
     const [code, signal] = await exited;
     expect({ code, signal }, output).toEqual({ code: 0, signal: null });
-    // Not held open by the keep-alive connection (65 s keepAliveTimeout) nor by the drain deadline (10 s).
+    // Not held open by the keep-alive connection (65 s keepAliveTimeout) nor by the grace period (25 s).
     expect(Date.now() - signalled).toBeLessThan(5_000);
     expect(output).toMatch(/"drained":true,"msg":"stopped"/);
     agent.destroy();

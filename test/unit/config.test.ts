@@ -29,7 +29,7 @@ describe('loadConfig defaults', () => {
 
   it('uses PostgreSQL with a pool of 10 when DATABASE_URL is set', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://app@db:5432/tally' });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/tally', poolMax: 10, statementTimeoutMs: 5000 });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/tally', poolMax: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 });
   });
 
   it('treats an empty DATABASE_URL as unset', () => {
