@@ -63,6 +63,7 @@ const envSchema = z
     DB_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
     DB_CONNECT_TIMEOUT_MS: integer(5000, 100, 60_000),
     REDIS_URL: url(['redis:', 'rediss:']),
+    REDIS_KEY_PREFIX: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1–64 letters, digits or : _ . - (no braces: they would change the keys\' hash slots in a Redis Cluster)').default('tally:')),
     JWT_SECRET: optionalString.refine((value) => value === undefined || value.length >= 32, {
       message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
     }),
@@ -76,6 +77,7 @@ const envSchema = z
     }),
     MAX_MONEY_AMOUNT: integer(1_000_000, 1, 1_000_000_000_000),
     MAX_CONCURRENT_REQUESTS: integer(64, 1, 100_000),
+    WORKERS: integer(1, 1, 64),
     // Inside Kubernetes' default terminationGracePeriodSeconds (30 s), with room for a preStop delay and the close.
     SHUTDOWN_GRACE_MS: integer(25_000, 0, 600_000),
     // Static limits on one operation (src/limits/): checked before execution, before any SQL.
@@ -126,6 +128,13 @@ const envSchema = z
         ctx.addIssue({ code: 'custom', path: [loadTestSwitch], message: 'is a load-test switch and never allowed in production' });
       }
     }
+    // Workers share nothing but PostgreSQL and Redis: PGlite's files belong to one process, and in-process budgets,
+    // registrations and cached answers would be each worker's own (a client's budget n times over).
+    if (env.WORKERS > 1) {
+      for (const needed of ['DATABASE_URL', 'REDIS_URL'] as const) {
+        if (!env[needed]) ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: `more than 1 needs ${needed}: workers share state only through PostgreSQL and Redis` });
+      }
+    }
     if (env.JWT_SECRET && env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_JWKS_URL'], message: 'set JWT_SECRET or JWT_JWKS_URL, not both' });
     }
@@ -173,6 +182,8 @@ export interface Config {
       }
     | { readonly kind: 'pglite'; readonly dataDir: string };
   readonly redisUrl: string | undefined;
+  /** Every Redis key of this deployment starts with it: deployments (or tests) sharing one Redis keep apart. */
+  readonly redisKeyPrefix: string;
   readonly jwt: JwtConfig;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Load tests only: every loader fetches one key per statement, the N+1 that batching removes. */
@@ -183,6 +194,8 @@ export interface Config {
   readonly maxMoneyAmount: bigint;
   /** GraphQL requests run at once; more wait their turn in arrival order (src/admission.ts). */
   readonly maxConcurrentRequests: number;
+  /** Processes serving the port on this host (node:cluster, src/cluster.ts); 1 runs no cluster. */
+  readonly workers: number;
   /** After SIGTERM, how long requests in flight may take to finish before their connections are closed. */
   readonly shutdownGraceMs: number;
   readonly limits: Limits;
@@ -321,12 +334,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         }
       : { kind: 'pglite', dataDir: env.PGLITE_DIR },
     redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
     jwt,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     unbatchedLoaders: env.UNBATCHED_LOADERS === 'true',
     disabledStages: new Set((env.DISABLE_STAGES?.split(',') ?? []).map((stage) => stage.trim() as Stage)),
     maxMoneyAmount: BigInt(env.MAX_MONEY_AMOUNT),
     maxConcurrentRequests: env.MAX_CONCURRENT_REQUESTS,
+    workers: env.WORKERS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     limits: Object.freeze({
       maxDocumentLength: env.MAX_DOCUMENT_LENGTH,

@@ -2,9 +2,12 @@
  * The process: config → database → Redis → server → listen. On SIGTERM or SIGINT, `/readyz` fails at once (a load
  * balancer still probing over a kept-alive connection stops routing here), the listener stops accepting, requests
  * in flight finish within SHUTDOWN_GRACE_MS (keep-alive connections close after their last response), then the
- * pools and Redis close and the process exits 0; 1 when the grace period had to cut requests short.
+ * pools and Redis close and the process exits 0; 1 when the grace period had to cut requests short. With
+ * WORKERS > 1 this process is the primary of that many such workers (src/cluster.ts).
  */
+import cluster from 'node:cluster';
 import { createServer as createHttpServer } from 'node:http';
+import { clusterMetrics, runPrimary, shareMetrics } from './cluster.js';
 import { createClientAddress } from './client-address.js';
 import { createPenaltyBox } from './penalty-box.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
@@ -30,7 +33,11 @@ const KEY_SWEEP_INTERVAL_MS = 3_600_000;
 
 await runCli(async () => {
   const config = loadConfig();
-  const logger = createLogger(config);
+  const root = createLogger(config);
+  if (config.workers > 1 && cluster.isPrimary) {
+    process.exit(await runPrimary(config.workers, config.shutdownGraceMs, root));
+  }
+  const logger = cluster.isWorker ? root.child({ worker: cluster.worker!.id }) : root;
   const database = await openDatabase(config.database, {
     onPoolError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
   });
@@ -41,7 +48,8 @@ await runCli(async () => {
     if (await seedIfEmpty(database.db, SEED_SIZES.demo)) logger.info({ dataDir: config.database.dataDir }, 'seeded demo data');
   }
 
-  const metrics = createMetrics(database.pool);
+  const metrics = createMetrics(database.pool, cluster.isWorker ? { gather: clusterMetrics } : {});
+  if (cluster.isWorker) shareMetrics(metrics.registry);
   let stopping = false;
   const readinessChecks: ReadinessCheck[] = [
     { name: 'shutdown', check: () => (stopping ? Promise.reject(new Error('draining')) : Promise.resolve()) },
@@ -53,7 +61,7 @@ await runCli(async () => {
     await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
     readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
-  const stores = openStores(config, redis, { hooks: outageHooks(metrics, logger) });
+  const stores = openStores(config, redis, { hooks: outageHooks(metrics, logger), prefix: config.redisKeyPrefix });
   const { responseCache, userCache } = createCaches(config, stores, { metrics, database });
   const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
 
@@ -119,7 +127,8 @@ await runCli(async () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, database: database.kind, redis: Boolean(redis), env: config.env }, 'listening');
-  if (config.env !== 'production') {
+  // One banner per host, not one per worker.
+  if (config.env !== 'production' && (cluster.worker?.id ?? 1) === 1) {
     const lines = [`Tally is serving GraphiQL at http://localhost:${port}/graphql (${database.kind} database)`];
     if (graphiqlToken) {
       lines.push(`Demo user "${DEMO_USERNAME}" token (pre-filled in GraphiQL's headers):`, `  Authorization: Bearer ${graphiqlToken}`);

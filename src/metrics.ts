@@ -18,6 +18,8 @@ export interface RequestObservation {
 
 export interface Metrics {
   readonly registry: Registry;
+  /** What /metrics answers: this registry, or under WORKERS every worker's, gathered (src/cluster.ts). */
+  render(): Promise<string>;
   observe(observation: RequestObservation): void;
   /** The shared store (Redis) stopped answering for one use: its fallback serves until it does again. */
   storeUnavailable(use: StoreUse): void;
@@ -33,7 +35,12 @@ export interface Metrics {
 /** What Tally keeps in Redis, each degrading on its own when Redis is down. */
 export type StoreUse = 'cost' | 'documents' | 'responses' | 'users';
 
-export function createMetrics(pool: pg.Pool | undefined): Metrics {
+export interface MetricsOptions {
+  /** Renders the host's metrics instead of this process's alone (a cluster worker's). */
+  readonly gather?: () => Promise<string>;
+}
+
+export function createMetrics(pool: pg.Pool | undefined, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   // Process memory, CPU, GC and event-loop lag (tally_nodejs_eventloop_lag_*), from prom-client's defaults.
   collectDefaultMetrics({ register: registry, prefix: 'tally_' });
@@ -119,6 +126,7 @@ export function createMetrics(pool: pg.Pool | undefined): Metrics {
 
   return {
     registry,
+    render: options.gather ?? (() => registry.metrics()),
     observe({ operation, status, seconds, sqlStatements, errorCodes }) {
       const label = bounded(operation);
       requests.inc({ operation: label, status: String(status) });

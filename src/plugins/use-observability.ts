@@ -12,9 +12,16 @@ export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoi
   return {
     async onRequest(event) {
       if (event.url.pathname === '/metrics') {
-        event.endResponse(
-          new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }),
-        );
+        let text: string;
+        try {
+          text = await metrics.render();
+        } catch (error) {
+          // Under WORKERS the primary gathers them; a scrape that cannot be whole is refused, not answered in part.
+          logger.warn({ err: error }, 'the metrics could not be gathered');
+          event.endResponse(new Response('metrics unavailable\n', { status: 503, headers: { 'content-type': 'text/plain', 'retry-after': '1' } }));
+          return;
+        }
+        event.endResponse(new Response(text, { headers: { 'content-type': metrics.registry.contentType } }));
       }
     },
     onExecute({ args }) {

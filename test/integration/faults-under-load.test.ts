@@ -13,9 +13,6 @@
  * - Redis killed (SIGKILL) and started again 2 s later: nothing fails; each use of Redis says so once.
  * - SIGTERM to src/main.ts: requests in flight finish, the process exits 0, and nothing acknowledged is lost.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,12 +26,12 @@ import { globalId } from '../helpers/assertions.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createPosts, createUsers } from '../helpers/factories.js';
 import { listenLikeMain, type HttpServer } from '../helpers/http.js';
+import { startMain } from '../helpers/main-process.js';
 import { redisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startTraffic, type Traffic } from '../helpers/traffic.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const url = process.env['DATABASE_URL'];
 const CLIENTS = 16;
 const OUTAGE_MS = 2_000;
@@ -81,8 +78,12 @@ async function expectSurvived(traffic: Traffic, db: Db, lines: readonly string[]
   expect(late.filter((answer) => answer.status !== 200)).toEqual([]);
   // No log line holds a parameter: the marker is in every mutation's description.
   expect(lines.filter((line) => line.includes(traffic.marker) || line.includes('params:'))).toEqual([]);
-  // Every acknowledged money mutation is in the ledger exactly once, and the ledger is sound.
   expect(traffic.acknowledged.size).toBeGreaterThan(CLIENTS);
+  await expectAcknowledged(traffic, db);
+}
+
+/** Every acknowledged money mutation is in the ledger exactly once, and the ledger is sound. */
+async function expectAcknowledged(traffic: Traffic, db: Db) {
   for (const [key, { userId, entryId }] of traffic.acknowledged) {
     const rows = await db
       .select({ id: transactions.id })
@@ -190,51 +191,28 @@ describe.runIf(url)('SIGTERM under load (src/main.ts on PostgreSQL)', () => {
   afterAll(() => testDb?.close());
 
   it('finishes what is in flight, exits 0, and loses no acknowledged money mutation', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', DATABASE_URL: testDb.url! };
-    for (const name of ['REDIS_URL', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'HOST']) delete env[name];
     const jwt = loadConfig({ NODE_ENV: 'test' }).jwt;
     const users = await population(testDb.database.db, (id) => signToken(jwt, id));
-
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const main = await startMain({ DATABASE_URL: testDb.url! });
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const check = () => {
-          const match = /"port":(\d+),[^\n]*"msg":"listening"/.exec(output);
-          if (match) resolve(Number(match[1]));
-          else if (child.exitCode !== null) reject(new Error(`server exited with ${child.exitCode}:\n${output}`));
-          else setTimeout(check, 100);
-        };
-        check();
-      });
-      const traffic = startTraffic(`http://127.0.0.1:${port}`, users);
+      const traffic = startTraffic(`http://127.0.0.1:${main.port}`, users);
       await sleep(1_500);
-      const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
       const signalledAt = traffic.now();
-      child.kill('SIGTERM');
-      const [code, signal] = await exited;
+      main.child.kill('SIGTERM');
+      const exit = await main.exited;
       await traffic.stop();
 
-      expect({ code, signal }, output).toEqual({ code: 0, signal: null });
-      expect(output).toMatch(/"drained":true,"msg":"stopped"/);
+      expect(exit, main.output()).toEqual({ code: 0, signal: null });
+      expect(main.output()).toMatch(/"drained":true,"msg":"stopped"/);
       // Every request the server took was answered, and answered well; what came after the signal found the
       // listener closed (or a kept-alive connection closing) and was sent again, to nobody.
       expect(traffic.answers.filter((answer) => answer.status !== 200)).toEqual([]);
       expect(traffic.answers.length).toBeGreaterThan(CLIENTS * 2);
       expect(traffic.connectionErrors.filter((error) => error.at < signalledAt)).toEqual([]);
-      expect(output.includes(traffic.marker) || output.includes('params:')).toBe(false);
-      for (const [key, { userId, entryId }] of traffic.acknowledged) {
-        const rows = await testDb.database.db
-          .select({ id: transactions.id })
-          .from(transactions)
-          .where(and(eq(transactions.userId, userId), eq(transactions.idempotencyKey, key)));
-        expect(rows.map((row) => globalId('Transaction', row.id)), key).toEqual([entryId]);
-      }
-      expect(await checkLedger(testDb.database.db)).toEqual([]);
+      expect(main.output().includes(traffic.marker) || main.output().includes('params:')).toBe(false);
+      await expectAcknowledged(traffic, testDb.database.db);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      main.kill();
     }
   }, 60_000);
 });

@@ -4,18 +4,16 @@
  * yoga server (and a plain handler for a response already under way), then src/main.ts itself, as a process
  * that gets SIGTERM with a request in flight on a keep-alive connection.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainer } from '../../src/drain.js';
 import { withCost } from '../helpers/assertions.js';
+import { startMain, type MainProcess } from '../helpers/main-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BODY = JSON.stringify({ query: '{ posts(first: 1) { pageInfo { hasNextPage } } }' });
 const ANSWER = withCost({ data: { posts: { pageInfo: { hasNextPage: false } } } });
 
@@ -106,13 +104,6 @@ describe('drainer on node:http serving the yoga server', () => {
     await closed(other.socket);
     expect(await accepts(port)).toBe(false);
 
-    // Ready no more, at once: nothing new reaches a stopping process (a probe's new connection is refused).
-    const probe = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (response) => response.status,
-      (error: Error & { cause?: { code?: string } }) => error.cause?.code,
-    );
-    expect(probe).toBe('ECONNREFUSED');
-
     release();
     await slow.sent;
     const answer = await slow.answer;
@@ -175,30 +166,16 @@ describe('drainer on node:http serving the yoga server', () => {
 });
 
 describe('src/main.ts on SIGTERM', () => {
-  let child: ChildProcess;
-  let output = '';
+  let main: MainProcess;
   let port: number;
+  const output = () => main.output();
 
   beforeAll(async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', PGLITE_DIR: 'memory://' };
     // The embedded database, whatever the suite runs on: this is about the process, not the database.
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'HOST']) delete env[name];
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    port = await new Promise<number>((resolve, reject) => {
-      const check = () => {
-        const match = /"port":(\d+),[^\n]*"msg":"listening"/.exec(output);
-        if (match) resolve(Number(match[1]));
-        else if (child.exitCode !== null) reject(new Error(`server exited with ${child.exitCode}:\n${output}`));
-        else setTimeout(check, 100);
-      };
-      check();
-    });
+    main = await startMain({ PGLITE_DIR: 'memory://' });
+    port = main.port;
   }, 90_000);
-  afterAll(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  afterAll(() => main?.kill());
 
   it('finishes the request in flight on a keep-alive connection, closes it, and exits 0 within seconds', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -209,11 +186,10 @@ describe('src/main.ts on SIGTERM', () => {
     const slow = post(port, agent, new Promise<void>((resolve) => (release = resolve)));
     // Time for the server to read the request's head; it then waits for the rest of the body.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
     const signalled = Date.now();
-    child.kill('SIGTERM');
+    main.child.kill('SIGTERM');
     await new Promise<void>((resolve) => {
-      const check = () => (output.includes('"msg":"draining"') ? resolve() : setTimeout(check, 20));
+      const check = () => (output().includes('"msg":"draining"') ? resolve() : setTimeout(check, 20));
       check();
     });
 
@@ -231,11 +207,10 @@ describe('src/main.ts on SIGTERM', () => {
     expect([answer.status, answer.connection]).toEqual([200, 'close']);
     expect(JSON.parse(answer.body)).toMatchObject({ data: { posts: {} } });
 
-    const [code, signal] = await exited;
-    expect({ code, signal }, output).toEqual({ code: 0, signal: null });
+    expect(await main.exited, output()).toEqual({ code: 0, signal: null });
     // Not held open by the keep-alive connection (65 s keepAliveTimeout) nor by the grace period (25 s).
     expect(Date.now() - signalled).toBeLessThan(5_000);
-    expect(output).toMatch(/"drained":true,"msg":"stopped"/);
+    expect(output()).toMatch(/"drained":true,"msg":"stopped"/);
     agent.destroy();
   }, 30_000);
 });

@@ -98,6 +98,10 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['JWT_JWKS_URL', 'ftp://idp/jwks'],
     ['NODE_ENV', 'staging'],
     ['LOG_LEVEL', 'verbose'],
+    ['DB_CONNECT_TIMEOUT_MS', '10'],
+    ['SHUTDOWN_GRACE_MS', '-1'],
+    ['WORKERS', '0'],
+    ['REDIS_KEY_PREFIX', 'tally:{slot}:'],
   ])('%s=%j', (variable, value) => {
     const error = configError({ [variable]: value });
     expect(error.message).toContain(`${variable}:`);
@@ -109,6 +113,12 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     expect(error.message).toContain('JWT_SECRET:');
     expect(error.message).toMatch(/32/);
     expect(error.message).not.toContain('short-secret');
+  });
+
+  it('WORKERS above 1 without PostgreSQL and Redis to share state through', () => {
+    expect(configError({ WORKERS: '2' }).message).toMatch(/WORKERS: more than 1 needs DATABASE_URL[\s\S]*WORKERS: more than 1 needs REDIS_URL/);
+    expect(configError({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally' }).message).toContain('needs REDIS_URL');
+    expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally', REDIS_URL: 'redis://cache' }).workers).toBe(2);
   });
 
   it('both JWT_SECRET and JWT_JWKS_URL', () => {
