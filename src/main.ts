@@ -37,7 +37,7 @@ await runCli(async () => {
   if (config.workers > 1 && cluster.isPrimary) {
     process.exit(await runPrimary(config.workers, config.shutdownGraceMs, root));
   }
-  const logger = cluster.isWorker ? root.child({ worker: cluster.worker!.id }) : root;
+  const logger = cluster.isWorker ? root.child({ worker: cluster.worker!.id, pid: process.pid }) : root;
   const database = await openDatabase(config.database, {
     onPoolError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
   });

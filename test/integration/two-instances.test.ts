@@ -3,7 +3,7 @@
  * as two instances behind a load balancer are: what one does the other sees. A viewer's cost budget spent on one
  * is spent on the other; a query registered (APQ) on one runs by its hash on the other; an answer cached by one is
  * served by the other, and a write on either drops it from both. Then WORKERS=2: one port, two processes, both
- * serving, /metrics counting both, SIGTERM stopping both with exit 0.
+ * serving, /metrics counting both, a killed worker replaced, SIGTERM stopping both with exit 0.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -118,6 +118,14 @@ describe.runIf(url && redisUrl)('two instances, one PostgreSQL, one Redis', () =
   });
 });
 
+async function waitFor(done: () => boolean, timeoutMs = 20_000) {
+  const began = Date.now();
+  while (!done()) {
+    if (Date.now() - began > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe.runIf(url && redisUrl)('WORKERS=2', () => {
   let testDb: TestDatabase;
   beforeAll(async () => {
@@ -125,7 +133,7 @@ describe.runIf(url && redisUrl)('WORKERS=2', () => {
   });
   afterAll(() => testDb?.close());
 
-  it('serves one port from two processes, counts both in /metrics, and stops both on SIGTERM with exit 0', async () => {
+  it('serves one port from two processes, counts both in /metrics, replaces one that dies, and stops both on SIGTERM with exit 0', async () => {
     const port = await freePort();
     const main = await startMain(
       { DATABASE_URL: testDb.url!, REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: `tally:test:${randomUUID()}:`, WORKERS: '2', PORT: String(port) },
@@ -148,6 +156,13 @@ describe.runIf(url && redisUrl)('WORKERS=2', () => {
         const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } })).text();
         expect(metrics).toContain('tally_graphql_requests_total{operation="anonymous",status="200"} 20');
       }
+      // A worker that dies is replaced, and the port keeps answering meanwhile.
+      const [, pid] = /"worker":1,"pid":(\d+)/.exec(main.output())!;
+      process.kill(Number(pid), 'SIGKILL');
+      await waitFor(() => (main.output().match(/"msg":"listening"/g) ?? []).length === 3);
+      expect(main.output()).toMatch(/"signal":"SIGKILL"[^\n]*"msg":"a worker died; starting another"/);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' } })).status).toBe(200);
+
       main.child.kill('SIGTERM');
       expect(await main.exited, main.output()).toEqual({ code: 0, signal: null });
       expect(main.output().match(/"drained":true,"msg":"stopped"/g)).toHaveLength(2);
