@@ -6,8 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'drizzle-orm/logger';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { sql, type SQL, type TablesRelationalConfig } from 'drizzle-orm';
+import { drizzle as drizzlePg, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT, PgTransactionConfig } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import type { Config } from '../config.js';
@@ -63,6 +64,46 @@ function countingHandle(shared: Db, onStatement: () => void, onQuery: ((query: s
   return Object.create(shared, { session: { value: counting }, [REQUEST]: { value: { shared, onStatement } } }) as Db;
 }
 
+type Session = NodePgSession<Record<string, unknown>, TablesRelationalConfig>;
+type Transaction = NodePgTransaction<Record<string, unknown>, TablesRelationalConfig>;
+
+/**
+ * drizzle's node-postgres sessions (0.45) send BEGIN before their try block: when BEGIN fails (the connection was
+ * lost as the pool handed it out: PostgreSQL restarting, PgBouncer closing it), the pooled client is never
+ * released, and after POOL_MAX such faults no request gets a connection again until the process restarts (seen in
+ * test/integration/faults-under-load.test.ts). This runs the same transaction with BEGIN inside the try, throws
+ * the error that stopped it (not a failed ROLLBACK's), and hands a client whose ROLLBACK failed back as broken,
+ * for the pool to discard. Set on the shared session, so request handles (countingHandle) inherit it.
+ */
+function releaseEveryTransaction(db: Db): void {
+  const session = (db as unknown as { session: Session }).session;
+  const transaction = async function <T>(this: Session, run: (tx: Transaction) => Promise<T>, config?: PgTransactionConfig) {
+    const { client: pool, dialect, schema, options } = this as unknown as {
+      client: pg.Pool;
+      dialect: ConstructorParameters<typeof NodePgSession>[1];
+      schema: ConstructorParameters<typeof NodePgSession>[2];
+      options: ConstructorParameters<typeof NodePgSession>[3];
+    };
+    const client = await pool.connect();
+    const tx = new NodePgTransaction(dialect, new NodePgSession(client, dialect, schema, options), schema);
+    let broken: Error | undefined;
+    try {
+      // getTransactionConfigSQL is drizzle's own (protected): the isolation level and access mode as SQL.
+      const settings = config ? (tx as unknown as { getTransactionConfigSQL(config: PgTransactionConfig): SQL }).getTransactionConfigSQL(config) : undefined;
+      await tx.execute(sql`begin${settings ? sql` ${settings}` : undefined}`);
+      const result = await run(tx);
+      await tx.execute(sql`commit`);
+      return result;
+    } catch (error) {
+      await tx.execute(sql`rollback`).catch((rollbackFailed: Error) => (broken = rollbackFailed));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+  Object.defineProperty(session, 'transaction', { value: transaction, writable: true, configurable: true });
+}
+
 export interface DatabaseOptions {
   /** Called once per SQL statement drizzle sends: the hook behind statement counting. */
   onQuery?: (query: string) => void;
@@ -109,6 +150,7 @@ export async function openDatabase(config: Config['database'], options: Database
     // crash the process.
     pool.on('connect', (client) => client.on('error', () => {}));
     const db = drizzlePg(pool, { logger });
+    releaseEveryTransaction(db);
     return {
       db,
       forRequest: (onStatement) => countingHandle(db, onStatement, onQuery),

@@ -6,6 +6,8 @@
  *   or fails over; `up()` listens again on the same port, as PostgreSQL does once it is back.
  * - `stall()`: connections stay open but nothing passes either way, as with a partitioned network or a host that
  *   froze; `resume()` lets the bytes through again.
+ * - `cutWhenSent(text)`: the next connection whose client sends bytes holding `text` is cut instead of forwarding
+ *   them, as when a connection dies just as a statement goes out (a server restarting under it).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +20,7 @@ export interface TcpProxy {
   up(): Promise<void>;
   stall(): void;
   resume(): void;
+  cutWhenSent(text: string): void;
   /** Connections opened through the proxy since it started. */
   readonly accepted: number;
   close(): Promise<void>;
@@ -27,6 +30,7 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
   const pairs = new Set<[Socket, Socket]>();
   let stalled = false;
   const held: (() => void)[] = [];
+  let cutOn: string | undefined;
   let accepted = 0;
   let server: Server | undefined;
 
@@ -53,6 +57,12 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
         from.pause();
         held.push(() => to.write(chunk));
       });
+    client.on('data', (chunk: Buffer) => {
+      if (cutOn !== undefined && chunk.includes(cutOn)) {
+        cutOn = undefined;
+        end();
+      }
+    });
     forward(client, upstream);
     forward(upstream, client);
     if (stalled) {
@@ -101,6 +111,9 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
         client.pause();
         upstream.pause();
       }
+    },
+    cutWhenSent(text) {
+      cutOn = text;
     },
     resume() {
       stalled = false;

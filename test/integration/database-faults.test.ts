@@ -284,4 +284,32 @@ describe.runIf(url)('database faults (PostgreSQL)', () => {
       expect(await checkLedger(server.database.db)).toEqual([]);
     });
   });
+
+  describe('a connection lost as a transaction begins', () => {
+    let server: TestServer;
+    let viewer: number;
+    beforeAll(async () => {
+      // One connection: a transaction that kept it would leave every later request without one.
+      server = await started(proxy, { statementTimeoutMs: 2_000, connectTimeoutMs: 1_000, poolMax: 1 });
+      viewer = (await createUser(server.database.db)).id;
+    });
+    afterAll(() => server?.close());
+
+    it('fails that mutation cleanly and gives the pool its connection back (drizzle 0.45 kept it)', async () => {
+      const input = (key: string) => ({ amount: '1.00', currency: 'USD', description: 'begin lost', idempotencyKey: key });
+      for (let round = 0; round < 3; round += 1) {
+        // The pooled connection dies as BEGIN goes out on it.
+        expect((await server.graphql(POSTS)).status).toBe(200);
+        proxy.cutWhenSent('begin');
+        const key = `begin-lost-${randomUUID()}`;
+        const cut = await server.graphql(DEPOSIT, { as: viewer, variables: { input: input(key) }, headers: { 'x-request-id': `begin-${round}` } });
+        expectFault(cut, 'SERVICE_UNAVAILABLE', `begin-${round}`);
+        // The pool has its one connection to give again: the retry with the key moves the money.
+        const retried = await server.graphql<{ deposit: { errors: unknown[] } }>(DEPOSIT, { as: viewer, variables: { input: input(key) } });
+        expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+        expect(retried.body.data?.deposit.errors).toEqual([]);
+      }
+      expect(await checkLedger(server.database.db)).toEqual([]);
+    });
+  });
 });
