@@ -113,6 +113,13 @@ const envSchema = z
     RESPONSE_CACHE: boolean,
     RESPONSE_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
     USER_CACHE_TTL_SECONDS: integer(60, 0, 86_400),
+    // OpenTelemetry (src/tracing.ts): the standard variables' names, read here like every other.
+    OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']),
+    OTEL_EXPORTER_OTLP_HEADERS: optionalString.refine((value) => value === undefined || value.split(',').every((pair) => /^[^=]+=.*$/.test(pair.trim())), {
+      message: 'must be comma-separated key=value pairs',
+    }),
+    OTEL_SERVICE_NAME: unsetIfEmpty(z.string().trim().min(1).max(200).default('tally')),
+    OTEL_TRACES_SAMPLER_ARG: unsetIfEmpty(z.coerce.number().min(0).max(1).default(1)),
   })
   .superRefine((env, ctx) => {
     if (env.TRUSTED_PROXIES !== undefined) {
@@ -207,6 +214,18 @@ export interface Config {
   readonly hardening: Hardening;
   readonly persisted: PersistedConfig;
   readonly cache: CacheConfig;
+  /** Undefined: no tracing, and no OpenTelemetry module loaded. */
+  readonly tracing: TracingConfig | undefined;
+}
+
+/** Where spans go, when they go anywhere (OTEL_EXPORTER_OTLP_ENDPOINT set). */
+export interface TracingConfig {
+  /** The collector's base URL; spans are POSTed to `<endpoint>/v1/traces` (OTLP/HTTP, JSON). */
+  readonly endpoint: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+  /** The share of new traces kept; a trace a client started keeps its own decision. */
+  readonly sampleRatio: number;
 }
 
 export interface PersistedConfig {
@@ -380,5 +399,20 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxEntries: env.RESPONSE_CACHE_MAX_ENTRIES,
       userTtlSeconds: env.USER_CACHE_TTL_SECONDS,
     }),
+    tracing: env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? Object.freeze({
+          endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+          headers: Object.freeze(
+            Object.fromEntries(
+              (env.OTEL_EXPORTER_OTLP_HEADERS?.split(',') ?? []).map((pair) => {
+                const at = pair.indexOf('=');
+                return [decodeURIComponent(pair.slice(0, at).trim()), decodeURIComponent(pair.slice(at + 1).trim())];
+              }),
+            ),
+          ),
+          serviceName: env.OTEL_SERVICE_NAME,
+          sampleRatio: env.OTEL_TRACES_SAMPLER_ARG,
+        })
+      : undefined,
   } satisfies Config);
 }

@@ -180,8 +180,14 @@ function logMethod(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
  * The process's logger; also the one yoga is handed (`logging` in server.ts), so yoga's own error lines go through
  * the same cleaning. `destination` defaults to stdout; tests pass an in-memory stream.
  */
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  destination?: DestinationStream,
+  { mixin }: { mixin?: () => Record<string, unknown> } = {},
+): Logger {
   const options = {
+    // With tracing on: the trace and span ids of the request being served (src/tracing.ts).
+    ...(mixin ? { mixin } : {}),
     level: config.logLevel,
     base: { service: 'tally' },
     serializers: { err: (value: unknown) => (isErrorLike(value) ? toLoggedError(value) : value) },

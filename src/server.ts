@@ -78,6 +78,7 @@ import { withCachedGet } from './cache/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { UserCache } from './cache/user-cache.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
+import { useTracing } from './plugins/use-tracing.js';
 import type { RequestListener } from 'node:http';
 
 export interface ServerOptions {
@@ -107,6 +108,8 @@ export interface ServerOptions {
   readonly responseCache?: ResponseCache;
   /** Users by id behind the loader (src/cache/user-cache.ts); none when not given. */
   readonly userCache?: UserCache;
+  /** OpenTelemetry is on (src/tracing.ts): a span per execution (src/plugins/use-tracing.ts). */
+  readonly tracing?: boolean;
 }
 
 /** What the node:http stack in front of yoga needs (see createRequestListener). */
@@ -215,6 +218,8 @@ export function createServer(options: ServerOptions): TallyServer {
           ]),
       // Compiles each distinct document to a function once: the largest single lever on execution time.
       useGraphQlJit(),
+      // After the JIT: its span wraps the compiled execution.
+      ...(options.tracing ? [useTracing()] : []),
       ...(responseCache ? [useResponseCache(responseCache, GRAPHQL_PATH)] : []),
     ],
   });

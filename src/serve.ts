@@ -1,0 +1,169 @@
+/**
+ * The process, once src/main.ts has read the config (and started tracing): database → Redis → server → listen. On SIGTERM or SIGINT, `/readyz` fails at once (a load
+ * balancer still probing over a kept-alive connection stops routing here), the listener stops accepting, requests
+ * in flight finish within SHUTDOWN_GRACE_MS (keep-alive connections close after their last response), then the
+ * pools and Redis close and the process exits 0; 1 when the grace period had to cut requests short. With
+ * WORKERS > 1 this process is the primary of that many such workers (src/cluster.ts).
+ */
+import cluster from 'node:cluster';
+import { createServer as createHttpServer } from 'node:http';
+import { clusterMetrics, runPrimary, shareMetrics } from './cluster.js';
+import { createClientAddress } from './client-address.js';
+import { createPenaltyBox } from './penalty-box.js';
+import { signToken, createTokenVerifier } from './auth/jwt.js';
+import { openDatabase } from './db/client.js';
+import { migrateDatabase } from './db/migrate.js';
+import { userByUsername } from './db/queries/users.js';
+import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
+import { drainer } from './drain.js';
+import { createEventBus } from './events.js';
+import { removeExpiredKeys } from './ledger/idempotency.js';
+import { createLogger } from './logger.js';
+import type { ReadinessCheck } from './plugins/use-health.js';
+import { createRequestListener, createServer } from './server.js';
+import { loadTrustedDocuments } from './persisted/trusted-documents.js';
+import { openRedis } from './store/redis.js';
+import { createMetrics } from './metrics.js';
+import { outageHooks } from './store/outage.js';
+import { createCaches, openStores } from './stores.js';
+import type { Config } from './config.js';
+import type { Tracing } from './tracing.js';
+
+const KEY_SWEEP_INTERVAL_MS = 3_600_000;
+
+export async function serve(config: Config, tracing: Tracing | undefined): Promise<void> {
+  const root = createLogger(config, undefined, tracing ? { mixin: () => tracing.logFields() } : {});
+  if (config.workers > 1 && cluster.isPrimary) {
+    process.exit(await runPrimary(config.workers, config.shutdownGraceMs, root));
+  }
+  const logger = cluster.isWorker ? root.child({ worker: cluster.worker!.id, pid: process.pid }) : root;
+  const database = await openDatabase(config.database, {
+    onPoolError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+  });
+
+  if (config.database.kind === 'pglite') {
+    // The embedded default sets itself up: a newcomer runs `npm start` and nothing else.
+    await migrateDatabase(database);
+    if (await seedIfEmpty(database.db, SEED_SIZES.demo)) logger.info({ dataDir: config.database.dataDir }, 'seeded demo data');
+  }
+
+  const metrics = createMetrics(database.pool, cluster.isWorker ? { gather: clusterMetrics } : {});
+  if (cluster.isWorker) shareMetrics(metrics.registry);
+  let stopping = false;
+  const readinessChecks: ReadinessCheck[] = [
+    { name: 'shutdown', check: () => (stopping ? Promise.reject(new Error('draining')) : Promise.resolve()) },
+  ];
+  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  if (redis) {
+    // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
+    // its 2 s connect timeout), each store degrades until it is, and ioredis keeps trying.
+    await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
+    readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  }
+  const stores = openStores(config, redis, { hooks: outageHooks(metrics, logger), prefix: config.redisKeyPrefix });
+  const { responseCache, userCache } = createCaches(config, stores, { metrics, database });
+  const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
+
+  let graphiqlToken: string | undefined;
+  if (config.jwt.kind === 'secret' && config.jwt.development && config.env !== 'production') {
+    const demo = await userByUsername(database.db, DEMO_USERNAME);
+    if (demo) graphiqlToken = await signToken(config.jwt, demo.id);
+  }
+
+  const penaltyBox = createPenaltyBox();
+  const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
+  const verifyToken = createTokenVerifier(config.jwt);
+  const yoga = createServer({
+    config,
+    database,
+    logger,
+    verifyToken,
+    events: createEventBus(logger),
+    readinessChecks,
+    graphiqlToken,
+    costBucket: stores.costBucket,
+    metrics,
+    penaltyBox,
+    clientAddress,
+    trustedDocuments,
+    documentStore: stores.documents,
+    responseCache,
+    ...(userCache ? { userCache } : {}),
+    tracing: Boolean(tracing),
+  });
+  const server = createHttpServer(
+    createRequestListener(yoga, {
+      config,
+      penaltyBox,
+      clientAddress,
+      verifyToken,
+      trustedDocuments,
+      documentStore: stores.documents,
+      responseCache,
+      costBucket: stores.costBucket,
+    }),
+  );
+  // The whole request (headers and body) must arrive within this: a client trickling bytes cannot hold a socket.
+  server.requestTimeout = 30_000;
+  // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const shutdown = drainer(server, config.shutdownGraceMs);
+
+  // Idempotency keys are kept 24 hours; every instance sweeps a minute after start and hourly after that (two
+  // deleting the same old rows is harmless), so instances that restart often still sweep.
+  const sweepKeys = () => {
+    removeExpiredKeys(database.db).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'removed expired idempotency keys'),
+      (error: unknown) => logger.warn({ err: error }, 'removing expired idempotency keys failed; the next sweep retries'),
+    );
+  };
+  const firstSweep = setTimeout(sweepKeys, 60_000);
+  firstSweep.unref();
+  const keySweep = setInterval(sweepKeys, KEY_SWEEP_INTERVAL_MS);
+  keySweep.unref();
+
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, database: database.kind, redis: Boolean(redis), env: config.env }, 'listening');
+  // One banner per host, not one per worker.
+  if (config.env !== 'production' && (cluster.worker?.id ?? 1) === 1) {
+    const lines = [`Tally is serving GraphiQL at http://localhost:${port}/graphql (${database.kind} database)`];
+    if (graphiqlToken) {
+      lines.push(`Demo user "${DEMO_USERNAME}" token (pre-filled in GraphiQL's headers):`, `  Authorization: Bearer ${graphiqlToken}`);
+    }
+    console.log(lines.join('\n'));
+  }
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearTimeout(firstSweep);
+    clearInterval(keySweep);
+    logger.info({ signal }, 'draining');
+    // Should closing a pool hang (a query cut by the deadline still running), the process still ends.
+    setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000).unref();
+    const drained = await shutdown.drain();
+    if (!drained) logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period passed: closed the connections still open');
+    // The requests are done either way: a pool that fails to close is logged, and the exit code stays honest.
+    try {
+      await database.close();
+    } catch (error) {
+      logger.error({ err: error }, 'closing the database failed');
+    }
+    try {
+      // Points leased to this instance and not spent go back to the shared budget before Redis closes.
+      await stores.close();
+      redis?.disconnect();
+    } catch (error) {
+      logger.error({ err: error }, 'closing redis failed');
+    }
+    // The spans of the last requests, sent before the process goes.
+    await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'sending the last spans failed'));
+    logger.info({ drained }, 'stopped');
+    process.exit(drained ? 0 : 1);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
