@@ -4,12 +4,15 @@
  * patch (node:http's server, pg, ioredis, graphql) may load before src/tracing.ts has run. Without tracing neither
  * the SDK nor an instrumentation loads.
  */
+import cluster from 'node:cluster';
 import { runCli } from './cli/run.js';
 import { loadConfig } from './config.js';
 
 await runCli(async () => {
   const config = loadConfig();
-  const tracing = config.tracing ? (await import('./tracing.js')).startTracing(config.tracing) : undefined;
+  // A cluster's primary serves nothing (src/cluster.ts): only what serves requests is traced.
+  const serving = config.workers === 1 || cluster.isWorker;
+  const tracing = config.tracing && serving ? (await import('./tracing.js')).startTracing(config.tracing) : undefined;
   const { serve } = await import('./serve.js');
   await serve(config, tracing);
 });
