@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const START_TIMEOUT_MS = 45_000;
 const INHERITED_NOT = ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'HOST', 'WORKERS', 'REDIS_KEY_PREFIX'];
 
 export interface MainProcess {
@@ -29,12 +30,17 @@ export async function startMain(env: Record<string, string>, { listening = 1 } =
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = (once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>).then(([code, signal]) => ({ code, signal }));
+  const began = Date.now();
   const port = await new Promise<number>((resolve, reject) => {
     const check = () => {
       const ports = [...output.matchAll(/"port":(\d+),[^\n]*"msg":"listening"/g)].map((match) => Number(match[1]));
       if (ports.length >= listening) resolve(ports[0]!);
       else if (child.exitCode !== null) reject(new Error(`server exited with ${child.exitCode}:\n${output}`));
-      else setTimeout(check, 100);
+      else if (Date.now() - began > START_TIMEOUT_MS) {
+        // Never left running behind a test that gave up on it.
+        child.kill('SIGKILL');
+        reject(new Error(`server did not listen within ${START_TIMEOUT_MS} ms:\n${output}`));
+      } else setTimeout(check, 100);
     };
     check();
   });
