@@ -60,7 +60,9 @@ export function runPrimary(workers: number, graceMs: number, logger: Logger): Pr
       startedAt.delete(worker);
       if (stopping) {
         if (exitCode !== 0) code = 1;
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(code);
+        // Our own count: node:cluster drops a worker from cluster.workers only once it also disconnected, which
+        // may come after this event (then the primary waited forever and Node ended it with exit code 13).
+        if (startedAt.size === 0) resolve(code);
         return;
       }
       failures = lived > HEALTHY_MS ? 1 : failures + 1;
