@@ -33,18 +33,23 @@ const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
 
 const optionalString = unsetIfEmpty(z.string().trim().optional());
 
+const isUrlOf = (protocols: readonly string[], value: string) => {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
+const startingWith = (protocols: readonly string[]) => protocols.map((p) => `${p}//`).join(' or ');
+
 const url = (protocols: readonly string[]) =>
-  optionalString.refine(
-    (value) => {
-      if (value === undefined) return true;
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
-  );
+  optionalString.refine((value) => value === undefined || isUrlOf(protocols, value), { message: `must be a URL starting with ${startingWith(protocols)}` });
+
+/** A comma-separated list of such URLs. */
+const urls = (protocols: readonly string[]) =>
+  optionalString.refine((value) => value === undefined || value.split(',').every((entry) => isUrlOf(protocols, entry.trim())), {
+    message: `must be a comma-separated list of URLs starting with ${startingWith(protocols)}`,
+  });
 
 const integer = (defaultValue: number, min: number, max: number) =>
   unsetIfEmpty(z.coerce.number().int().min(min).max(max).default(defaultValue));
@@ -62,6 +67,8 @@ const envSchema = z
     POOL_MAX: integer(10, 1, 1000),
     DB_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
     DB_CONNECT_TIMEOUT_MS: integer(5000, 100, 60_000),
+    DATABASE_REPLICA_URLS: urls(['postgres:', 'postgresql:']),
+    REPLICA_AFTER_WRITE_MS: integer(5000, 0, 600_000),
     REDIS_URL: url(['redis:', 'rediss:']),
     REDIS_KEY_PREFIX: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1–64 letters, digits or : _ . - (no braces: they would change the keys\' hash slots in a Redis Cluster)').default('tally:')),
     JWT_SECRET: optionalString.refine((value) => value === undefined || value.length >= 32, {
@@ -142,6 +149,10 @@ const envSchema = z
         if (!env[needed]) ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: `more than 1 needs ${needed}: workers share state only through PostgreSQL and Redis` });
       }
     }
+    // Replicas copy a primary: without one (the embedded PGlite) there is nothing for them to be replicas of.
+    if (env.DATABASE_REPLICA_URLS && !env.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_REPLICA_URLS'], message: 'needs DATABASE_URL, the primary the replicas copy' });
+    }
     if (env.JWT_SECRET && env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_JWKS_URL'], message: 'set JWT_SECRET or JWT_JWKS_URL, not both' });
     }
@@ -186,6 +197,10 @@ export interface Config {
         readonly statementTimeoutMs: number;
         /** How long a query waits for a pooled connection, or for a new one to open, before it fails. */
         readonly connectTimeoutMs: number;
+        /** Query operations go to one of these (src/plugins/use-read-routing.ts); empty: everything to `url`. */
+        readonly replicaUrls: readonly string[];
+        /** How long after a viewer's mutation their own reads still go to the primary, past the replicas' lag. */
+        readonly afterWriteMs: number;
       }
     | { readonly kind: 'pglite'; readonly dataDir: string };
   readonly redisUrl: string | undefined;
@@ -350,6 +365,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           poolMax: env.POOL_MAX,
           statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
           connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+          replicaUrls: Object.freeze(env.DATABASE_REPLICA_URLS?.split(',').map((entry) => entry.trim()) ?? []),
+          afterWriteMs: env.REPLICA_AFTER_WRITE_MS,
         }
       : { kind: 'pglite', dataDir: env.PGLITE_DIR },
     redisUrl: env.REDIS_URL,

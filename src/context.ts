@@ -2,9 +2,10 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Viewer } from './auth/jwt.js';
 import type { UserCache } from './cache/user-cache.js';
-import type { Database, Db } from './db/client.js';
+import type { Database, Db, Target } from './db/client.js';
 import type { EventBus } from './events.js';
 import { createLoaders, type Loaders } from './loaders/index.js';
+import type { ReadRouting } from './plugins/use-read-routing.js';
 import { scopeOf, type CostReport, type RequestScope } from './request-scope.js';
 
 export interface Context {
@@ -37,14 +38,15 @@ export interface ContextOptions {
   readonly users?: UserCache | undefined;
   readonly events: EventBus;
   readonly maxAmountMajor: bigint;
+  /** With read replicas: where each operation's statements go (src/plugins/use-read-routing.ts). */
+  readonly routing?: ReadRouting | undefined;
 }
 
 export function createContext(database: Database, options: ContextOptions) {
-  return ({ request }: YogaInitialContext): Context => {
-    const scope = scopeOf(request);
+  const build = (request: Request, scope: RequestScope, target: Target): Context => {
     const db = database.forRequest(() => {
       scope.sqlStatements += 1;
-    });
+    }, target);
     return {
       viewer: scope.viewer,
       loaders: createLoaders(db, { batch: options.batch, users: options.users }),
@@ -56,5 +58,12 @@ export function createContext(database: Database, options: ContextOptions) {
       scope,
       cost: undefined,
     };
+  };
+  const { routing } = options;
+  return (initial: YogaInitialContext): Context | Promise<Context> => {
+    const scope = scopeOf(initial.request);
+    if (!routing) return build(initial.request, scope, 'primary');
+    const target = routing.targetOf(initial, scope);
+    return typeof target === 'string' ? build(initial.request, scope, target) : target.then((chosen) => build(initial.request, scope, chosen));
   };
 }

@@ -33,7 +33,7 @@ export interface Metrics {
 }
 
 /** What Tally keeps in Redis, each degrading on its own when Redis is down. */
-export type StoreUse = 'cost' | 'documents' | 'responses' | 'users';
+export type StoreUse = 'cost' | 'documents' | 'responses' | 'users' | 'writers';
 
 export interface MetricsOptions {
   /** Renders the host's metrics instead of this process's alone (a cluster worker's). */

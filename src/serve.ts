@@ -89,6 +89,7 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     documentStore: stores.documents,
     responseCache,
     ...(userCache ? { userCache } : {}),
+    recentWriters: stores.writers,
     tracing: Boolean(tracing),
   });
   const server = createHttpServer(

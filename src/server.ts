@@ -76,7 +76,9 @@ import { withAdmission } from './admission.js';
 import { withParsedJsonBody } from './http-body.js';
 import { withCachedGet } from './cache/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
+import type { RecentWriters } from './store/recent-writers.js';
 import type { UserCache } from './cache/user-cache.js';
+import { readRouting } from './plugins/use-read-routing.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTracing } from './plugins/use-tracing.js';
 import type { RequestListener } from 'node:http';
@@ -108,6 +110,8 @@ export interface ServerOptions {
   readonly responseCache?: ResponseCache;
   /** Users by id behind the loader (src/cache/user-cache.ts); none when not given. */
   readonly userCache?: UserCache;
+  /** With read replicas, viewers who just wrote (src/store/recent-writers.ts); not given: no window after a write. */
+  readonly recentWriters?: RecentWriters | undefined;
   /** OpenTelemetry is on (src/tracing.ts): a span per execution (src/plugins/use-tracing.ts). */
   readonly tracing?: boolean;
 }
@@ -158,6 +162,7 @@ export function createServer(options: ServerOptions): TallyServer {
   // The N+1 baseline (UNBATCHED_LOADERS) measures every user read reaching PostgreSQL: no cache in front of it.
   const userCache = config.unbatchedLoaders ? undefined : options.userCache;
   if (userCache) options.events.subscribe((event) => (event.type === 'user.signedUp' ? userCache.forget([event.userId]) : undefined));
+  const routing = database.replicated ? readRouting(options.recentWriters) : undefined;
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -183,7 +188,7 @@ export function createServer(options: ServerOptions): TallyServer {
     maskedErrors: { maskError: createMaskError() },
     // Tally's own stage refuses a batch first, with its code; this only sets yoga's parser to accept one.
     batching: limits.maxBatchOperations > 0 ? { limit: limits.maxBatchOperations } : false,
-    context: createContext(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount }),
+    context: createContext(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount, routing }),
     plugins: [
       useRequestId(),
       useKnownPaths([GRAPHQL_PATH, ...UNQUEUED_PATHS]),
@@ -194,6 +199,7 @@ export function createServer(options: ServerOptions): TallyServer {
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useRequestPolicy({ graphqlEndpoint: GRAPHQL_PATH, getQueries: hardening.getQueries }),
       useAuth(options.verifyToken),
+      ...(routing ? [routing.plugin] : []),
       // Before the persisted stage: a document sent to be registered is held to the length limit first.
       ...(config.disabledStages.has('limits') ? [] : [useOperationLimits({ limits, introspection: hardening.introspection, details: hardening.limitDetails })]),
       usePersistedOperations({

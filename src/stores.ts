@@ -16,6 +16,7 @@ import { memoryDocumentStore, redisDocumentStore, type DocumentStore } from './s
 import { MEANWHILE, type OutageHooks } from './store/outage.js';
 import { memoryResponseStore, redisResponseStore, type ResponseStore } from './store/response-store.js';
 import { sharedCostBucket } from './store/shared-cost-bucket.js';
+import { memoryRecentWriters, redisRecentWriters, type RecentWriters } from './store/recent-writers.js';
 import { memoryValueStore, redisValueStore, type ValueStore } from './store/value-store.js';
 
 export interface Stores {
@@ -26,6 +27,8 @@ export interface Stores {
   readonly responses: ResponseStore;
   /** Rows kept by cache-aside. */
   readonly values: ValueStore;
+  /** Viewers who wrote within REPLICA_AFTER_WRITE_MS; only with read replicas and a window. */
+  readonly writers: RecentWriters | undefined;
   /** Gives leased budget points back (before Redis closes). */
   close(): Promise<void>;
 }
@@ -39,6 +42,7 @@ export const keyPrefixes = (prefix = REDIS_PREFIX) => ({
   documents: `${prefix}apq:`,
   responses: `${prefix}{cache}:`,
   users: `${prefix}users:`,
+  writers: `${prefix}wrote:`,
 });
 
 export interface StoreOptions {
@@ -50,12 +54,15 @@ export interface StoreOptions {
 export function openStores(config: Config, redis: Redis | undefined, { hooks, prefix = REDIS_PREFIX }: StoreOptions): Stores {
   const { apqTtlSeconds: ttlSeconds, apqMaxDocuments: maxDocuments } = config.persisted;
   const { maxEntries } = config.cache;
+  const database = config.database;
+  const windowMs = database.kind === 'postgres' && database.replicaUrls.length > 0 ? database.afterWriteMs : 0;
   if (!redis) {
     return {
       costBucket: memoryCostBucket(),
       documents: memoryDocumentStore({ ttlSeconds, maxDocuments }),
       responses: memoryResponseStore({ maxEntries }),
       values: memoryValueStore({ maxEntries }),
+      writers: windowMs > 0 ? memoryRecentWriters({ windowMs, maxEntries }) : undefined,
       close: () => Promise.resolve(),
     };
   }
@@ -69,6 +76,7 @@ export function openStores(config: Config, redis: Redis | undefined, { hooks, pr
     documents: redisDocumentStore(redis, outage('documents'), { ttlSeconds, prefix: prefixes.documents }),
     responses: redisResponseStore(redis, outage('responses'), { prefix: prefixes.responses }),
     values: redisValueStore(redis, outage('users'), { prefix: prefixes.users }),
+    writers: windowMs > 0 ? redisRecentWriters(redis, outage('writers'), { prefix: prefixes.writers, windowMs, maxEntries }) : undefined,
     close: () => costBucket.close(),
   };
 }

@@ -28,13 +28,18 @@ export interface Database {
    * instance per request cost 2% of the feed's CPU. Queries prepared once (src/db/prepared.ts) count through
    * `requestOf`.
    */
-  forRequest(onStatement: () => void): Db;
+  forRequest(onStatement: () => void, target?: Target): Db;
   readonly kind: 'postgres' | 'pglite';
-  /** Pool gauges for PostgreSQL; PGlite is a single in-process connection. */
+  /** Whether `forRequest(…, 'replica')` reaches a replica (DATABASE_REPLICA_URLS) rather than the primary. */
+  readonly replicated: boolean;
+  /** The primary's pool gauges for PostgreSQL; PGlite is a single in-process connection. */
   readonly pool: pg.Pool | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Where a request's statements go: the primary, or a replica for a read-only operation (src/db/read-routing.ts). */
+export type Target = 'primary' | 'replica';
 
 const REQUEST = Symbol('tally.request');
 
@@ -116,50 +121,70 @@ export interface DatabaseOptions {
   onPoolError?: (error: Error) => void;
 }
 
-export async function openDatabase(config: Config['database'], options: DatabaseOptions = {}): Promise<Database> {
+type PostgresConfig = Extract<Config['database'], { kind: 'postgres' }>;
+/** What opening a database needs of the config: scripts and tests name a primary alone. */
+export type DatabaseConfig =
+  | (Omit<PostgresConfig, 'replicaUrls' | 'afterWriteMs'> & Partial<Pick<PostgresConfig, 'replicaUrls'>>)
+  | Extract<Config['database'], { kind: 'pglite' }>;
+
+/** A bounded pg pool with Tally's timeouts, for the primary or a replica. */
+function openPool(url: string, config: Omit<PostgresConfig, 'replicaUrls' | 'afterWriteMs'>, options: DatabaseOptions, applicationName: string): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.poolMax,
+    // A request that cannot get a pooled connection, or open one, in time fails cleanly (SERVICE_UNAVAILABLE,
+    // src/db/faults.ts) instead of queueing forever behind a dead or saturated database.
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: 10_000,
+    // Sent as a startup parameter: PostgreSQL applies it per connection. PgBouncer cannot forward it (see
+    // deploy/pgbouncer.ini: it ignores the parameter and applies the same timeout with connect_query).
+    statement_timeout: config.statementTimeoutMs,
+    // The driver's own bound, for when no server is there to apply the one above: a partitioned network, a
+    // PgBouncer that holds the query while paused. A second past the server's, so PostgreSQL's 57014 (with the
+    // statement really cancelled) is what a slow statement normally meets.
+    query_timeout: config.statementTimeoutMs + 1_000,
+    // A server that vanished without closing the socket (a host lost, a failover) is noticed by the kernel's
+    // keep-alive probes rather than by the next query hanging on it.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: applicationName,
+  });
+  // An idle client losing its server (PostgreSQL restarted) emits here; the pool replaces it on next use. A
+  // listener is required: an 'error' event without one would crash the process.
+  pool.on('error', (error) => options.onPoolError?.(error));
+  // A connection lost while its client is checked out (inside a transaction: PostgreSQL restarted, PgBouncer
+  // closed it) fails the statement running on it, which is how the request learns of it; the client also emits
+  // 'error', and pg-pool listens only while a client is idle. Without a listener of its own that event would
+  // crash the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+export async function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<Database> {
   const onQuery = options.onQuery;
   const logger: Logger | undefined = onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
 
   if (config.kind === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: config.url,
-      max: config.poolMax,
-      // A request that cannot get a pooled connection, or open one, in time fails cleanly (SERVICE_UNAVAILABLE,
-      // src/db/faults.ts) instead of queueing forever behind a dead or saturated database.
-      connectionTimeoutMillis: config.connectTimeoutMs,
-      idleTimeoutMillis: 10_000,
-      // Sent as a startup parameter: PostgreSQL applies it per connection. PgBouncer cannot forward it (see
-      // deploy/pgbouncer.ini: it ignores the parameter and applies the same timeout with connect_query).
-      statement_timeout: config.statementTimeoutMs,
-      // The driver's own bound, for when no server is there to apply the one above: a partitioned network, a
-      // PgBouncer that holds the query while paused. A second past the server's, so PostgreSQL's 57014 (with the
-      // statement really cancelled) is what a slow statement normally meets.
-      query_timeout: config.statementTimeoutMs + 1_000,
-      // A server that vanished without closing the socket (a host lost, a failover) is noticed by the kernel's
-      // keep-alive probes rather than by the next query hanging on it.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      application_name: 'tally',
-    });
-    // An idle client losing its server (PostgreSQL restarted) emits here; the pool replaces it on next use. A
-    // listener is required: an 'error' event without one would crash the process.
-    pool.on('error', (error) => options.onPoolError?.(error));
-    // A connection lost while its client is checked out (inside a transaction: PostgreSQL restarted, PgBouncer
-    // closed it) fails the statement running on it, which is how the request learns of it; the client also emits
-    // 'error', and pg-pool listens only while a client is idle. Without a listener of its own that event would
-    // crash the process.
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = openPool(config.url, config, options, 'tally');
     const db = drizzlePg(pool, { logger });
     releaseEveryTransaction(db);
+    // Each replica is a handle of its own (its own prepared queries, src/db/prepared.ts). drizzle's withReplicas
+    // is not used: it sends every select to a replica, a mutation's own reads included (the post it just
+    // created, read back for its payload, would not be there yet); Tally routes whole operations instead.
+    const replicaPools = (config.replicaUrls ?? []).map((url) => openPool(url, config, options, 'tally-replica'));
+    const replicas = replicaPools.map((replicaPool) => drizzlePg(replicaPool, { logger }));
+    // Spread at random, as drizzle's withReplicas does: every replica is equal here.
+    const handleFor = (target: Target) => (target === 'replica' && replicas.length > 0 ? replicas[Math.floor(Math.random() * replicas.length)]! : db);
     return {
       db,
-      forRequest: (onStatement) => countingHandle(db, onStatement, onQuery),
+      forRequest: (onStatement, target = 'primary') => countingHandle(handleFor(target), onStatement, onQuery),
       kind: 'postgres',
+      replicated: replicas.length > 0,
       pool,
       async ping() {
         await pool.query('select 1');
       },
-      close: () => pool.end(),
+      close: async () => void (await Promise.all([pool, ...replicaPools].map((each) => each.end()))),
     };
   }
 
@@ -175,6 +200,7 @@ export async function openDatabase(config: Config['database'], options: Database
     db,
     forRequest: (onStatement) => countingHandle(db, onStatement, onQuery),
     kind: 'pglite',
+    replicated: false,
     pool: undefined,
     async ping() {
       await pglite.query('select 1');

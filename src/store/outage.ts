@@ -28,4 +28,5 @@ export const MEANWHILE = {
   documents: 'automatic persisted queries are not registered (trusted documents still run)',
   responses: 'the response cache is bypassed',
   users: 'users are read from PostgreSQL',
+  writers: 'signed-in viewers read from the primary, not the replicas',
 } as const satisfies Record<StoreUse, string>;

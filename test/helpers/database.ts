@@ -30,6 +30,8 @@ export interface TestDatabaseOptions {
    * (helpers/tcp-proxy.ts). The database is created and dropped on the direct URL.
    */
   readonly route?: (url: string) => string;
+  /** Read replicas for the app's handle (DATABASE_REPLICA_URLS): other test databases standing in for them. */
+  readonly replicaUrls?: readonly string[];
 }
 
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
@@ -61,7 +63,10 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   const testUrl = new URL(url);
   testUrl.pathname = `/${name}`;
   const settings = { poolMax: options.poolMax ?? 10, statementTimeoutMs: options.statementTimeoutMs ?? 10_000, connectTimeoutMs: options.connectTimeoutMs ?? 5_000 };
-  const database = await openDatabase({ kind: 'postgres', url: options.route?.(testUrl.toString()) ?? testUrl.toString(), ...settings }, { onQuery });
+  const database = await openDatabase(
+    { kind: 'postgres', url: options.route?.(testUrl.toString()) ?? testUrl.toString(), ...settings, replicaUrls: options.replicaUrls ?? [] },
+    { onQuery },
+  );
   await migrateDatabase(database);
   statements.reset();
   return {

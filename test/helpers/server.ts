@@ -122,6 +122,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     documentStore: stores.documents,
     responseCache,
     ...(userCache ? { userCache } : {}),
+    recentWriters: stores.writers,
     metrics,
     penaltyBox,
     clientAddress,

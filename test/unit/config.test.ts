@@ -29,7 +29,24 @@ describe('loadConfig defaults', () => {
 
   it('uses PostgreSQL with a pool of 10 when DATABASE_URL is set', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://app@db:5432/tally' });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app@db:5432/tally', poolMax: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://app@db:5432/tally',
+      poolMax: 10,
+      statementTimeoutMs: 5000,
+      connectTimeoutMs: 5000,
+      replicaUrls: [],
+      afterWriteMs: 5000,
+    });
+  });
+
+  it('reads the replicas of DATABASE_REPLICA_URLS, and how long a writer keeps to the primary', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://app@primary/tally',
+      DATABASE_REPLICA_URLS: 'postgres://app@replica-1/tally, postgresql://app@replica-2/tally',
+      REPLICA_AFTER_WRITE_MS: '2000',
+    });
+    expect(config.database).toMatchObject({ replicaUrls: ['postgres://app@replica-1/tally', 'postgresql://app@replica-2/tally'], afterWriteMs: 2000 });
   });
 
   it('treats an empty DATABASE_URL as unset', () => {
@@ -45,7 +62,8 @@ describe('loadConfig defaults', () => {
   });
 
   const VARIABLES = [
-    'NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'PGLITE_DIR', 'POOL_MAX', 'DB_STATEMENT_TIMEOUT_MS', 'REDIS_URL',
+    'NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'PGLITE_DIR', 'POOL_MAX', 'DB_STATEMENT_TIMEOUT_MS', 'DATABASE_REPLICA_URLS',
+    'REPLICA_AFTER_WRITE_MS', 'REDIS_URL',
     'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'LOG_LEVEL', 'UNBATCHED_LOADERS', 'DISABLE_STAGES',
     'MAX_DOCUMENT_LENGTH', 'MAX_TOKENS', 'MAX_DEPTH', 'MAX_ALIASES', 'MAX_DIRECTIVES', 'MAX_ROOT_FIELDS', 'MAX_SELECTIONS', 'MAX_COST',
     'MAX_STRING_VARIABLE_LENGTH', 'MAX_BATCH_OPERATIONS', 'MAX_ERRORS', 'COST_BUDGET_VIEWER', 'COST_RESTORE_VIEWER',
@@ -102,6 +120,8 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['SHUTDOWN_GRACE_MS', '-1'],
     ['WORKERS', '0'],
     ['REDIS_KEY_PREFIX', 'tally:{slot}:'],
+    ['DATABASE_REPLICA_URLS', 'postgres://replica/tally,mysql://other'],
+    ['REPLICA_AFTER_WRITE_MS', '-5'],
   ])('%s=%j', (variable, value) => {
     const error = configError({ [variable]: value });
     expect(error.message).toContain(`${variable}:`);
@@ -119,6 +139,10 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     expect(configError({ WORKERS: '2' }).message).toMatch(/WORKERS: more than 1 needs DATABASE_URL[\s\S]*WORKERS: more than 1 needs REDIS_URL/);
     expect(configError({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally' }).message).toContain('needs REDIS_URL');
     expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally', REDIS_URL: 'redis://cache' }).workers).toBe(2);
+  });
+
+  it('DATABASE_REPLICA_URLS without a primary (DATABASE_URL) for them to copy', () => {
+    expect(configError({ DATABASE_REPLICA_URLS: 'postgres://replica/tally' }).message).toContain('DATABASE_REPLICA_URLS: needs DATABASE_URL');
   });
 
   it('both JWT_SECRET and JWT_JWKS_URL', () => {
