@@ -364,7 +364,7 @@ function machineTicks(): { busy: number; total: number } {
   }
 }
 
-async function transactionsOf(admin: pg.Client, database: string): Promise<number> {
+async function transactionsOf(admin: pg.Pool, database: string): Promise<number> {
   const { rows } = await admin.query<{ n: string }>(
     'select xact_commit + xact_rollback as n from pg_stat_database where datname = $1',
     [database],
@@ -372,7 +372,7 @@ async function transactionsOf(admin: pg.Client, database: string): Promise<numbe
   return Number(rows[0]?.n ?? 0);
 }
 
-async function connectionsOf(admin: pg.Client, database: string): Promise<number> {
+async function connectionsOf(admin: pg.Pool, database: string): Promise<number> {
   const { rows } = await admin.query<{ n: string }>(
     "select count(*) as n from pg_stat_activity where datname = $1 and backend_type = 'client backend'",
     [database],
@@ -381,7 +381,7 @@ async function connectionsOf(admin: pg.Client, database: string): Promise<number
 }
 
 /** The count once the stopped server's backends have exited and flushed their statistics (a few seconds at most). */
-async function transactionsAfterExit(admin: pg.Client, database: string, before: number): Promise<number> {
+async function transactionsAfterExit(admin: pg.Pool, database: string, before: number): Promise<number> {
   let last = before;
   for (let attempt = 0; attempt < 20; attempt += 1) {
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -462,7 +462,7 @@ function tallyFigures(before: TallyCounters | undefined, after: TallyCounters | 
 export async function measure(
   server: RunningServer,
   load: Load,
-  admin: pg.Client,
+  admin: pg.Pool,
   database: string | undefined,
 ): Promise<Measurement> {
   const url = `${server.url}/graphql`;
@@ -545,7 +545,7 @@ async function measuredRun(
   server: RunningServer,
   url: string,
   load: Load,
-  admin: pg.Client,
+  admin: pg.Pool,
   database: string | undefined,
   background: { responses(): number } | undefined,
 ): Promise<MeasuredRun> {

@@ -48,7 +48,7 @@ function texts(value: unknown, key: 'body' | 'name' | 'id', into: string[] = [])
   return into;
 }
 
-async function checkAnswer(server: RunningServer, target: Target, admin: pg.Client): Promise<void> {
+async function checkAnswer(server: RunningServer, target: Target, admin: pg.Pool): Promise<void> {
   const request = target.requests[0]!;
   const response = await fetch(`${server.url}${request.path ?? '/graphql'}`, {
     method: request.method ?? 'POST',
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     },
   });
   const name = positionals[0];
-  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge|rate-limit|cached-get> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR] [--profile]');
+  if (!name) throw new Error('usage: npm run loadtest -- <feed|deep-page|seed-challenge|rate-limit|cached-get|faults> [--connections N] [--duration S] [--warmup S] [--size load|demo] [--out DIR] [--profile]');
   if (values.size !== 'load' && values.size !== 'demo') throw new Error('--size must be load or demo');
   const scenario = scenarioNamed(name, values.size);
   if (values.profile && !scenario.profiled) throw new Error(`--profile: the ${scenario.name} scenario has no row to profile (only feed has)`);
@@ -115,10 +115,11 @@ async function main(): Promise<void> {
   await prepareDatabase(database, scenario.size, log);
   buildTally(log);
 
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  const data = new pg.Client({ connectionString: databaseUrl(database) });
-  await data.connect();
+  // Pools, not clients: a scenario that restarts PostgreSQL (faults) cuts their connections, and a pool opens new
+  // ones for the samplers and the checks after it; a lost idle connection is only logged.
+  const admin = new pg.Pool({ connectionString: ADMIN_URL, max: 2 });
+  const data = new pg.Pool({ connectionString: databaseUrl(database), max: 2 });
+  for (const pool of [admin, data]) pool.on('error', (error) => log(`a PostgreSQL connection of the runner was lost (${error.message}); the next query opens another`));
   const startedAt = new Date();
   const { rows: versionRows } = await admin.query<{ server_version: string }>('show server_version');
   const pgVersion = versionRows[0]?.server_version ?? 'unknown';

@@ -11,6 +11,7 @@ import { openDatabase } from '../src/db/client.js';
 import { SEED_SIZES, type SeedSize } from '../src/db/seed.js';
 import { checkLedger } from '../src/ledger/check-ledger.js';
 import { hitRate, sumOf, tallyMetrics, type BackgroundLoad, type CacheDrop, type Measurement, type PacedClients } from './measure.js';
+import { faults } from './faults.js';
 import { documentIdOf, NEWEST_POSTS_TALLY } from './operations.js';
 import { TALLY_AUDIENCE, TALLY_ISSUER, TALLY_TEST_SECRET, type ServerKind } from './servers.js';
 import { keyPrefixes } from '../src/stores.js';
@@ -59,7 +60,7 @@ export interface Scenario {
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
   /** Built once the database is ready (some requests need ids, cursors or tokens from it), for the run's connections. */
-  targets(db: pg.Client, load: { readonly connections: number }): Promise<Target[]>;
+  targets(db: pg.Pool, load: { readonly connections: number }): Promise<Target[]>;
   readonly goals: Goal[];
   /** Sets up the shared state the servers start from, once, before the first of them starts; says what it did. */
   prepare?(): Promise<string>;
@@ -162,6 +163,8 @@ function p99Goal(peer: string, possessive: string): Goal {
 /** The load DESIGN.md section 6 measures with: 100 connections, 3 s of warm-up, 10 s measured. */
 const DESIGN_LOAD = { connections: 100, durationSeconds: 10, warmupSeconds: 3 } as const;
 
+const TALLY_WORKERS = 'Tally, WORKERS=2';
+
 function feed(sizeName: 'demo' | 'load'): Scenario {
   return {
     name: 'feed',
@@ -184,6 +187,8 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
         // Tally as production runs it: trusted mode, sent the feed by id (the same document as Mercurius' text).
         { label: 'Tally, loaders off (N+1)', server: 'tally-unbatched', requests: [post(FEED_BY_ID)], ...SAME_ANSWER },
         { label: 'Tally', server: 'tally', requests: [post(FEED_BY_ID)], ...SAME_ANSWER, env: STAGE_ENVS.all },
+        // The same on one port with two processes (node:cluster), one per core of this machine.
+        { label: TALLY_WORKERS, server: 'tally', requests: [post(FEED_BY_ID)], ...SAME_ANSWER, env: { ...STAGE_ENVS.all, WORKERS: '2' } },
         // What the limits and the budget cost, stage by stage (README: every stage earns its cost). Rows run one
         // after another, so their CPU per request drifts with the machine; the < 5% goal is checked side by side
         // (loadtest/stage-cost.ts).
@@ -209,6 +214,13 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
         holds: (r) => (ratio(rps(r, 'Tally'), rps(r, 'Tally, loaders off (N+1)')) ?? 0) >= 3,
       },
     ],
+    notes(r) {
+      const [one, two] = [r.get('Tally'), r.get(TALLY_WORKERS)];
+      if (!one || !two) return [];
+      return [
+        `${TALLY_WORKERS} against one process: ${(two.requestsPerSecond / one.requestsPerSecond).toFixed(2)}× the requests/s (${two.requestsPerSecond.toFixed(0)} against ${one.requestsPerSecond.toFixed(0)}), p99 ${two.latencyMs.p99} against ${one.latencyMs.p99} ms, ${two.cpu.serverCores.toFixed(2)} server cores against ${one.cpu.serverCores.toFixed(2)}, RSS ${(two.rssBytes.peak / 2 ** 20).toFixed(0)} MB against ${(one.rssBytes.peak / 2 ** 20).toFixed(0)} MB (the primary and both workers). On this 2-core machine the load generator, PostgreSQL and Redis share the same two cores, so a second process can only take what they leave: ${(two.cpu.machineBusy * 100).toFixed(0)}% of the machine was busy in its row.`,
+      ];
+    },
   };
 }
 
@@ -281,12 +293,23 @@ let keySequence = 0;
 function write(query: string, input: Record<string, unknown>, authorization: string, keyed: boolean): autocannon.Request {
   return {
     ...post({ query, variables: { input } }, { authorization }),
-    setupRequest(request) {
+    setupRequest(request, context) {
+      const client = context as ClientContext;
       if (!keyed) return request;
       keySequence += 1;
-      return { ...request, body: JSON.stringify({ query, variables: { input: { ...input, idempotencyKey: `load-${process.pid}-${keySequence}` } } }) };
+      client.idempotencyKey = `load-${process.pid}-${keySequence}`;
+      return { ...request, body: JSON.stringify({ query, variables: { input: { ...input, idempotencyKey: client.idempotencyKey } } }) };
     },
   };
+}
+
+/**
+ * What a connection's context holds between its request and the response (autocannon sends one request at a time
+ * per connection): the money write's idempotency key, for a scenario that checks each acknowledged one landed.
+ */
+export interface ClientContext {
+  sequence?: readonly autocannon.Request[];
+  idempotencyKey?: string | undefined;
 }
 
 /**
@@ -302,8 +325,9 @@ function asClients(sequences: readonly autocannon.Request[][]): autocannon.Reque
     // The first request's fields, so the runner's one answer check before the load has a request to send.
     ...sequences[0]![step]!,
     setupRequest(request: autocannon.Request, context: object) {
-      const client = context as { sequence?: readonly autocannon.Request[] };
+      const client = context as ClientContext;
       client.sequence ??= sequences[users++ % sequences.length]!;
+      client.idempotencyKey = undefined;
       const { setupRequest, ...fields } = client.sequence[step]!;
       const chosen = { ...request, ...fields };
       return typeof setupRequest === 'function' ? setupRequest(chosen, context) : chosen;
@@ -311,21 +335,16 @@ function asClients(sequences: readonly autocannon.Request[][]): autocannon.Reque
   }));
 }
 
-function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
+/** The seed-challenge's data (a 2M-entry ledger at load size) and its signed-in users' traffic. */
+export function seedChallengeLoad(sizeName: 'demo' | 'load') {
   const size = { ...SEED_SIZES[sizeName], ledgerEntries: SEED_SIZES[sizeName].ledgerEntries * 2 };
   const viewers = Math.min(size.users, 500);
   return {
-    name: 'seed-challenge',
-    description: `1,000 connections, 80% reads (feed, profile, own transactions) and 20% writes (deposits, withdrawals, transfers to other users, posts) by ${viewers} signed-in users, through PgBouncer (transaction mode) with POOL_MAX=10, on a ${(size.ledgerEntries / 1e6).toFixed(0)}M-entry ledger; the ledger's invariants are checked after the run.`,
     size,
     sizeName: `${sizeName}-2m`,
-    throughPgBouncer: true,
-    connections: 1_000,
-    durationSeconds: 60,
-    // At 1,000 connections V8 grows its heap to the load's working set over the first 10-20 s (RSS climbs, then
-    // holds); growth is measured from there, so what the goal sees is a leak, not the heap finding its size.
-    warmupSeconds: 20,
-    async targets() {
+    viewers,
+    /** Each connection a client in turn (asClients): four reads, then one write, the write's kind taking turns. */
+    async requests(): Promise<autocannon.Request[]> {
       const sequences: autocannon.Request[][] = [];
       for (let user = 1; user <= viewers; user += 1) {
         const authorization = `Bearer ${await tokenFor(user)}`;
@@ -347,7 +366,39 @@ function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
           ]),
         );
       }
-      return [{ label: 'Tally', server: 'tally', requests: asClients(sequences) }];
+      return asClients(sequences);
+    },
+  };
+}
+
+/** Every ledger invariant over the database after a run with writes (checkLedger). */
+export async function verifyLedger(databaseUrl: string): Promise<Verdict[]> {
+  const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 1, statementTimeoutMs: 600_000, connectTimeoutMs: 5_000 });
+  try {
+    const violations = await checkLedger(database.db);
+    const detail = violations.map((violation) => `${violation.rule} (${violation.count} rows)`).join('; ');
+    return [{ description: `the ledger is sound after the run (checkLedger)${detail ? `: ${detail}` : ''}`, holds: violations.length === 0 }];
+  } finally {
+    await database.close();
+  }
+}
+
+function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
+  const load = seedChallengeLoad(sizeName);
+  const { size, viewers } = load;
+  return {
+    name: 'seed-challenge',
+    description: `1,000 connections, 80% reads (feed, profile, own transactions) and 20% writes (deposits, withdrawals, transfers to other users, posts) by ${viewers} signed-in users, through PgBouncer (transaction mode) with POOL_MAX=10, on a ${(size.ledgerEntries / 1e6).toFixed(0)}M-entry ledger; the ledger's invariants are checked after the run.`,
+    size,
+    sizeName: load.sizeName,
+    throughPgBouncer: true,
+    connections: 1_000,
+    durationSeconds: 60,
+    // At 1,000 connections V8 grows its heap to the load's working set over the first 10-20 s (RSS climbs, then
+    // holds); growth is measured from there, so what the goal sees is a leak, not the heap finding its size.
+    warmupSeconds: 20,
+    async targets() {
+      return [{ label: 'Tally', server: 'tally', requests: await load.requests() }];
     },
     goals: [
       { description: 'zero connection errors and timeouts', holds: (r) => (r.get('Tally')?.connectionErrors ?? 1) + (r.get('Tally')?.timeouts ?? 1) === 0 },
@@ -364,16 +415,7 @@ function seedChallenge(sizeName: 'demo' | 'load'): Scenario {
         },
       },
     ],
-    async verify(databaseUrl) {
-      const database = await openDatabase({ kind: 'postgres', url: databaseUrl, poolMax: 1, statementTimeoutMs: 600_000, connectTimeoutMs: 5_000 });
-      try {
-        const violations = await checkLedger(database.db);
-        const detail = violations.map((violation) => `${violation.rule} (${violation.count} rows)`).join('; ');
-        return [{ description: `the ledger is sound after the run (checkLedger)${detail ? `: ${detail}` : ''}`, holds: violations.length === 0 }];
-      } finally {
-        await database.close();
-      }
-    },
+    verify: verifyLedger,
   };
 }
 
@@ -768,7 +810,9 @@ export function scenario(name: string, sizeName: 'demo' | 'load'): Scenario {
       return rateLimit(sizeName);
     case 'cached-get':
       return cachedGet(sizeName);
+    case 'faults':
+      return faults(sizeName);
     default:
-      throw new Error(`unknown scenario "${name}": choose feed, deep-page, seed-challenge, rate-limit or cached-get`);
+      throw new Error(`unknown scenario "${name}": choose feed, deep-page, seed-challenge, rate-limit, cached-get or faults`);
   }
 }

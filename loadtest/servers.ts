@@ -3,7 +3,7 @@
  * is ready. Every server answers the same question over the same database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { DEFAULT_MANIFEST } from '../src/config.js';
 import { writeLoadManifest } from './operations.js';
@@ -24,8 +24,9 @@ export interface RunningServer {
   readonly port: number;
   readonly pid: number;
   readonly url: string;
+  /** Of the server's process and those it started (WORKERS), summed. */
   rssBytes(): number;
-  /** CPU time (user + system) the server's process has used so far, in µs (0 once it has exited). */
+  /** CPU time (user + system) the server's processes have used so far, in µs (0 once they have exited). */
   cpuMicros(): number;
   stop(): Promise<void>;
 }
@@ -100,6 +101,51 @@ function environment(spec: ServerSpec, port: number): Record<string, string> {
   };
 }
 
+/** `pid` and every live process below it, from /proc's children lists (empty once it has exited). */
+function processTree(pid: number): number[] {
+  const tree: number[] = [];
+  const visit = (each: number) => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${each}/task`);
+    } catch {
+      return;
+    }
+    tree.push(each);
+    for (const task of tasks) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${each}/task/${task}/children`, 'utf8');
+      } catch {
+        // The task ended meanwhile.
+      }
+      for (const child of children.trim().split(/\s+/).filter(Boolean)) visit(Number(child));
+    }
+  };
+  visit(pid);
+  return tree;
+}
+
+function rssOf(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (user + system) the process has used so far, in µs (0 once it has exited). */
+function cpuMicrosOf(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name: utime, stime in clock ticks.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -149,23 +195,9 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     port,
     pid,
     url,
-    rssBytes() {
-      try {
-        const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-        return match ? Number(match[1]) * 1024 : 0;
-      } catch {
-        return 0;
-      }
-    },
-    cpuMicros() {
-      try {
-        // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name: utime, stime in clock ticks.
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
-      } catch {
-        return 0;
-      }
-    },
+    // Summed over the server's process tree: under WORKERS the serving is done by the primary's workers.
+    rssBytes: () => processTree(pid).reduce((total, each) => total + rssOf(each), 0),
+    cpuMicros: () => processTree(pid).reduce((total, each) => total + cpuMicrosOf(each), 0),
     stop() {
       return new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -23,6 +23,7 @@ const SERVERS = [
   'Mercurius (Fastify + graphql-jit + loaders)',
   'Tally, loaders off (N+1)',
   'Tally',
+  'Tally, WORKERS=2',
 ];
 
 describe('npm run loadtest', () => {
@@ -49,6 +50,8 @@ describe('npm run loadtest', () => {
     expect(Number(unbatched[10]), 'the N+1 baseline really is N+1').toBeGreaterThan(10);
     expect(markdown).toMatch(/- (holds|MISSED): Tally sends at most 2 SQL statements per request/);
     expect(markdown).toMatch(/- (holds|MISSED): Tally's requests\/s ≥ 1\.3× Mercurius'/);
+    // WORKERS=2 against one process, its CPU and memory summed over the primary and both workers.
+    expect(markdown).toMatch(/Tally, WORKERS=2 against one process: \d+\.\d\d× the requests\/s/);
 
     // --profile: the profile kept beside the report, and Tally's measured run by area.
     expect(existsSync(join(out, 'feed-tally.cpuprofile')), 'the CPU profile beside the report').toBe(true);
