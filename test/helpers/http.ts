@@ -5,6 +5,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequestListener, type FrontOptions, type TallyServer } from '../../src/server.js';
+import type { GraphQLResponse } from './server.js';
 
 export interface HttpServer {
   readonly http: Server;
@@ -26,4 +27,16 @@ export async function listenLikeMain(server: { yoga: TallyServer } & FrontOption
       await new Promise((resolve) => http.close(resolve));
     },
   };
+}
+
+/** An Authorization header for `token`, or none without one. */
+export const bearer = (token: string | undefined): Record<string, string> => (token === undefined ? {} : { authorization: `Bearer ${token}` });
+
+/**
+ * POSTs `body` as JSON to `<base>/graphql` over real HTTP and reads the JSON answered. Only the content type is
+ * set: what the client accepts, and who it is, are the caller's `headers`, since both change the answer.
+ */
+export async function postGraphQL<T = Record<string, unknown>>(base: string, body: unknown, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
 }

@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../src/db/client.js';
 import type { DomainEvent } from '../../src/events.js';
-import type { RequestOptions, TestServer } from './server.js';
+import { graphqlRequest, type RequestOptions, type TestServer } from './server.js';
 
 export interface MutationError {
   code: string;
@@ -78,10 +78,7 @@ export interface RawResponse<T> {
 
 /** Like server.graphql, but keeps the body's text, to compare a replayed response byte for byte. */
 export async function sendRaw<T = Record<string, unknown>>(server: TestServer, query: string, options: RequestOptions = {}): Promise<RawResponse<T>> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...options.headers };
-  if (options.as !== undefined) headers['authorization'] = `Bearer ${await server.tokenFor(options.as)}`;
-  if (options.authorization !== undefined) headers['authorization'] = options.authorization;
-  const response = await server.fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables: options.variables }) });
+  const response = await server.fetch('/graphql', await graphqlRequest(query, options, (userId) => server.tokenFor(userId)));
   const text = await response.text();
   return { status: response.status, text, body: JSON.parse(text) as RawResponse<T>['body'] };
 }

@@ -34,6 +34,14 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** The POST server.graphql sends: JSON, accepting application/json, signed in as `options.as` or with `options.authorization`. */
+export async function graphqlRequest(query: string, options: RequestOptions, tokenFor: (userId: number) => Promise<string>): Promise<RequestInit> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...options.headers };
+  if (options.as !== undefined) headers['authorization'] = `Bearer ${await tokenFor(options.as)}`;
+  if (options.authorization !== undefined) headers['authorization'] = options.authorization;
+  return { method: 'POST', headers, body: JSON.stringify({ query, variables: options.variables }) };
+}
+
 export interface TestServer extends TestDatabase {
   readonly yoga: TallyServer;
   readonly config: Config;
@@ -149,10 +157,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     fetch,
     tokenFor,
     async graphql<T>(query: string, options: RequestOptions = {}) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...options.headers };
-      if (options.as !== undefined) headers['authorization'] = `Bearer ${await tokenFor(options.as)}`;
-      if (options.authorization !== undefined) headers['authorization'] = options.authorization;
-      const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables: options.variables }) });
+      const response = await fetch('/graphql', await graphqlRequest(query, options, tokenFor));
       return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
     },
   };

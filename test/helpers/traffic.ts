@@ -7,6 +7,7 @@
  * the server acknowledged (200, no error), so a test can check the ledger holds every one of them exactly once.
  */
 import { randomUUID } from 'node:crypto';
+import { sleep } from './wait.js';
 
 export interface Answer {
   /** ms since the traffic started, when the request was sent and when its answer came. */
@@ -72,7 +73,7 @@ export function startTraffic(base: string, users: readonly { id: number; token: 
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
         connectionErrors.push({ at: now(), code: cause?.code ?? 'UNKNOWN' });
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
         continue;
       }
       const parsed = (await response.json().catch(() => ({}))) as Body;
@@ -81,7 +82,7 @@ export function startTraffic(base: string, users: readonly { id: number; token: 
       const retryAfter = response.headers.get('retry-after');
       answers.push({ sentAt, at: now(), status: response.status, codes, retryAfter, retryable });
       if (response.status === 503 && retryable) {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(cap, Number(retryAfter ?? 1) * 1_000)));
+        await sleep(Math.min(cap, Number(retryAfter ?? 1) * 1_000));
         continue;
       }
       return parsed;

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withAdmission } from '../../src/admission.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 interface Held {
   readonly name: string;
@@ -38,10 +39,7 @@ async function heldServer(limit: number) {
   return { started, send, base };
 }
 
-const until = async (condition: () => boolean) => {
-  for (let i = 0; i < 200 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(condition()).toBe(true);
-};
+const until = (condition: () => boolean) => waitFor(condition, { timeoutMs: 2_000, intervalMs: 10 });
 
 describe('admission', () => {
   it('runs at most `limit` requests at once and admits the others in arrival order', async () => {
@@ -52,7 +50,7 @@ describe('admission', () => {
       // Sent one after another, so arrival order is the order written here.
       await until(() => started.length === Math.min(answers.length, 2));
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     expect(started.map((held) => held.name)).toEqual(['a', 'b']);
 
     started[0]!.answer();
@@ -101,10 +99,10 @@ describe('admission', () => {
     const leaving = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers: { 'x-name': 'left' } });
     leaving.on('error', () => undefined);
     leaving.end();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     leaving.destroy();
     const next = send('next');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     started[0]!.answer();
     await first;
     await until(() => started.length === 2);
@@ -121,7 +119,7 @@ describe('admission', () => {
         async (_request, response) => {
           running += 1;
           most = Math.max(most, running);
-          await new Promise((resolve) => setTimeout(resolve, 300));
+          await sleep(300);
           running -= 1;
           if (!response.destroyed) response.end('done');
         },
@@ -134,15 +132,15 @@ describe('admission', () => {
     // Ten clients, 10 ms apart, each leaving 60 ms after it sent: long before its work (300 ms) is done, while
     // later ones still wait. Were a leaving client to end its turn, a waiting one would start beside the work.
     const leavers = Array.from({ length: 10 }, async (_, i) => {
-      await new Promise((resolve) => setTimeout(resolve, i * 10));
+      await sleep(i * 10);
       const leaving = httpRequest({ host: '127.0.0.1', port, path: '/graphql' });
       leaving.on('error', () => undefined);
       leaving.end();
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await sleep(60);
       leaving.destroy();
     });
     await Promise.all(leavers);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await sleep(700);
     expect(running).toBe(0);
     expect(most).toBe(2);
   });

@@ -9,6 +9,7 @@ import { memoryCostBucket, redisCostBucket, type BucketPolicy, type CostBucket }
 import { withFallback } from '../../src/store/fallback.js';
 import { bucketStores, removeKeys, runPrefix } from '../helpers/cost-buckets.js';
 import { connectedRedis, privateRedis } from '../helpers/redis-server.js';
+import { sleep } from '../helpers/wait.js';
 
 /** So slow that no test lasts long enough to see a point come back: exact counts. */
 const steady: BucketPolicy = { capacity: 10, restorePerSecond: 0.001 };
@@ -19,8 +20,6 @@ const prefix = runPrefix();
 const redisUrl = process.env['REDIS_URL'];
 let keyNumber = 0;
 const freshKey = () => `viewer:${(keyNumber += 1)}`;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(bucketStores(prefix))('cost bucket on $name', (implementation) => {
   let bucket: CostBucket;

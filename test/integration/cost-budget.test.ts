@@ -13,8 +13,7 @@ import { createPosts, createUser } from '../helpers/factories.js';
 import { codesOf, globalId } from '../helpers/assertions.js';
 import { listenLikeMain, type HttpServer } from '../helpers/http.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/wait.js';
 
 // A token names its viewer and reads need no row behind it: a new id is a new client with a full bucket.
 let lastViewer = 1_000_000;
@@ -481,7 +480,7 @@ describe('a client that does not wait as told, over real HTTP (src/penalty-box.t
     expect(Number(held.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 
     // Waiting as the last refusal told is never held, and the points are back.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1_050 - (performance.now() - toldAt))));
+    await sleep(Math.max(0, 1_050 - (performance.now() - toldAt)));
     const afterWait = performance.now();
     expect((await post(http.base, PAGE_OF_5, { token: hammer })).status).toBe(200);
     expect(performance.now() - afterWait).toBeLessThan(200);

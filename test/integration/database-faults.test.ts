@@ -18,6 +18,7 @@ import { codesOf, globalId } from '../helpers/assertions.js';
 import { createPosts, createUser } from '../helpers/factories.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const url = process.env['DATABASE_URL'];
 
@@ -59,6 +60,23 @@ async function hold(databaseUrl: string, lock: string): Promise<{ release(): Pro
       await client.end();
     },
   };
+}
+
+/**
+ * Sends a request while `lock` is held, so that its statement waits on the lock, and cuts the proxy 150 ms in:
+ * the connection is lost mid-statement. PostgreSQL is reachable again and the lock released before it returns.
+ */
+async function cutWhileHeld<T>(proxy: TcpProxy, databaseUrl: string, lock: string, send: () => Promise<T>): Promise<T> {
+  const held = await hold(databaseUrl, lock);
+  try {
+    const pending = send();
+    await sleep(150);
+    await proxy.down();
+    return await pending;
+  } finally {
+    await proxy.up();
+    await held.release();
+  }
 }
 
 const POSTS = '{ posts(first: 5) { edges { node { id body } } } }';
@@ -168,7 +186,7 @@ describe.runIf(url)('database faults (PostgreSQL)', () => {
       try {
         holding = server.graphql(POSTS);
         // The first request has the only connection, and waits on the lock.
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
         waiting = await server.graphql(`{ user(username: "anyone") { id } }`, { headers: { 'x-request-id': 'pool-wait-1' } });
       } finally {
         await lock.release();
@@ -209,28 +227,14 @@ describe.runIf(url)('database faults (PostgreSQL)', () => {
       } finally {
         await proxy.up();
       }
-      const back = performance.now();
-      for (;;) {
-        const response = await server.graphql(POSTS);
-        if (response.status === 200) break;
-        expect(performance.now() - back).toBeLessThan(5_000);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitFor(async () => (await server.graphql(POSTS)).status === 200, { timeoutMs: 5_000 });
       expect((await server.fetch('/readyz')).status).toBe(200);
     });
 
     it('cut mid-statement: SERVICE_UNAVAILABLE, and the next request opens a new connection', async () => {
-      const lock = await hold(server.url!, 'lock table posts in access exclusive mode');
-      let response: GraphQLResponse;
-      try {
-        const pending = server.graphql(POSTS, { headers: { 'x-request-id': 'cut-1' } });
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        await proxy.down();
-        response = await pending;
-      } finally {
-        await proxy.up();
-        await lock.release();
-      }
+      const response = await cutWhileHeld(proxy, server.url!, 'lock table posts in access exclusive mode', () =>
+        server.graphql(POSTS, { headers: { 'x-request-id': 'cut-1' } }),
+      );
       expectFault(response, 'SERVICE_UNAVAILABLE', 'cut-1');
       expect(chainOf(linesOf('cut-1').find((line) => line.msg === 'database unavailable')?.err).messages).toContain('Connection terminated unexpectedly');
       expect((await server.graphql(POSTS)).status).toBe(200);
@@ -258,17 +262,9 @@ describe.runIf(url)('database faults (PostgreSQL)', () => {
       const key = `cut-deposit-${randomUUID()}`;
       const input = { amount: '7.00', currency: 'USD', description: 'cut by a fault', idempotencyKey: key };
       // The deposit waits on its account's row, then its connection is cut before it can commit.
-      const lock = await hold(server.url!, `select * from accounts where user_id = ${viewer} for update`);
-      let cut: GraphQLResponse;
-      try {
-        const pending = server.graphql(DEPOSIT, { as: viewer, variables: { input }, headers: { 'x-request-id': 'deposit-cut-1' } });
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        await proxy.down();
-        cut = await pending;
-      } finally {
-        await proxy.up();
-        await lock.release();
-      }
+      const cut = await cutWhileHeld(proxy, server.url!, `select * from accounts where user_id = ${viewer} for update`, () =>
+        server.graphql(DEPOSIT, { as: viewer, variables: { input }, headers: { 'x-request-id': 'deposit-cut-1' } }),
+      );
       expectFault(cut, 'SERVICE_UNAVAILABLE', 'deposit-cut-1');
       const entries = () => server.database.db.select().from(transactions).where(sql`${transactions.idempotencyKey} = ${key}`);
       expect(await entries()).toEqual([]);

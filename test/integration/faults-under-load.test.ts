@@ -31,13 +31,12 @@ import { redisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startTraffic, type Traffic } from '../helpers/traffic.js';
+import { sleep } from '../helpers/wait.js';
 
 const url = process.env['DATABASE_URL'];
 const CLIENTS = 16;
 const OUTAGE_MS = 2_000;
 const RECOVERY_MS = 5_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** PgBouncer's admin console at DATABASE_URL's host and port, or undefined when DATABASE_URL is PostgreSQL itself. */
 async function adminConsole(databaseUrl: string): Promise<pg.Client | undefined> {

@@ -9,14 +9,13 @@ import { withFallback } from '../../src/store/fallback.js';
 import { withLeases, type LeasedCostBucket } from '../../src/store/leased-bucket.js';
 import { bucketStores, runPrefix } from '../helpers/cost-buckets.js';
 import { privateRedis } from '../helpers/redis-server.js';
+import { sleep } from '../helpers/wait.js';
 
 /** So slow that no test sees a point come back: exact counts. */
 const steady: BucketPolicy = { capacity: 1_000, restorePerSecond: 0.001 };
 const prefix = runPrefix();
 let keyNumber = 0;
 const freshKey = () => `viewer:${(keyNumber += 1)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** The shared bucket, with a count of the calls that reach it (the round trips leases save). */
 function counted(bucket: CostBucket) {
   const calls = { take: 0, refund: 0, upTo: [] as number[] };

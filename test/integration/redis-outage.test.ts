@@ -12,9 +12,10 @@ import { createLogger } from '../../src/logger.js';
 import { sha256Hex, type ApolloManifest } from '../../src/persisted/manifest.js';
 import { globalId } from '../helpers/assertions.js';
 import { createPosts, createUser } from '../helpers/factories.js';
-import { listenLikeMain, type HttpServer } from '../helpers/http.js';
+import { listenLikeMain, postGraphQL, type HttpServer } from '../helpers/http.js';
 import { connectedRedis, redisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../../persisted-queries/manifest.json', import.meta.url), 'utf8')) as ApolloManifest;
 const newestPosts = manifest.operations.find((operation) => operation.name === 'NewestPosts')!.id;
@@ -45,20 +46,9 @@ const getNewest = async (variables: Record<string, unknown>) => {
   const body = (await response.json()) as { data?: { posts: { edges: { node: { body: string } }[] } }; errors?: unknown[] };
   return { status: response.status, cache: response.headers.get('x-cache'), body };
 };
-const postJson = async (body: unknown, headers: Record<string, string> = {}) => {
-  const response = await fetch(`${http.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as { data?: Record<string, unknown>; errors?: { extensions?: { code?: string } }[] } };
-};
 const outages = async (use: string) => {
   const text = await (await fetch(`${http.base}/metrics`)).text();
   return Number(new RegExp(`^tally_store_outages_total\\{use="${use}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-};
-const waitFor = async (condition: () => Promise<boolean>, timeoutMs = 10_000) => {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 };
 
 describe('Redis stopped', () => {
@@ -75,21 +65,21 @@ describe('Redis stopped', () => {
       expect(read.body.data!.posts.edges[0]!.node.body).toBe('before the outage');
       expect(read.cache).toBe('MISS');
     }
-    const trusted = await postJson({ documentId: newestPosts, variables: { first: 1 } });
+    const trusted = await postGraphQL(http.base, { documentId: newestPosts, variables: { first: 1 } });
     expect(trusted.status).toBe(200);
 
     const query = `{ posts(first: 1) { edges { node { id } } } } # ${randomUUID()}`;
     const persistedQuery = { version: 1, sha256Hash: sha256Hex(query) };
-    const registered = await postJson({ query, extensions: { persistedQuery } });
+    const registered = await postGraphQL(http.base, { query, extensions: { persistedQuery } });
     expect(registered.status).toBe(200);
     expect(registered.body.errors).toBeUndefined();
-    const byHash = await postJson({ extensions: { persistedQuery } });
+    const byHash = await postGraphQL(http.base, { extensions: { persistedQuery } });
     expect(byHash.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
 
-    const user = await postJson({ query: 'query ($id: ID!) { user(id: $id) { id } }', variables: { id: globalId('User', author) } });
+    const user = await postGraphQL(http.base, { query: 'query ($id: ID!) { user(id: $id) { id } }', variables: { id: globalId('User', author) } });
     expect(user.body.data).toEqual({ user: { id: globalId('User', author) } });
 
-    const created = await postJson({ query: 'mutation { createPost(input: { body: "during the outage" }) { errors { code } } }' }, { authorization: `Bearer ${await server.tokenFor(author)}` });
+    const created = await postGraphQL(http.base, { query: 'mutation { createPost(input: { body: "during the outage" }) { errors { code } } }' }, { authorization: `Bearer ${await server.tokenFor(author)}` });
     expect(created.body.data).toEqual({ createPost: { errors: [] } });
   });
 
@@ -122,7 +112,7 @@ describe('Redis slow (every command paused past the command timeout)', () => {
       // Nothing is lost in a pause: the entry kept above is still in Redis when it ends.
       await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
       const started = Date.now();
-      const created = await postJson({ query: 'mutation { createPost(input: { body: "while redis was slow" }) { errors { code } } }' }, { authorization: `Bearer ${await server.tokenFor(author)}` });
+      const created = await postGraphQL(http.base, { query: 'mutation { createPost(input: { body: "while redis was slow" }) { errors { code } } }' }, { authorization: `Bearer ${await server.tokenFor(author)}` });
       expect(created.body.data).toEqual({ createPost: { errors: [] } });
       // The write waited at most a command timeout or two for Redis, not the whole pause.
       expect(Date.now() - started).toBeLessThan(1_400);

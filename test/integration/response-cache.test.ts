@@ -10,10 +10,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApolloManifest } from '../../src/persisted/manifest.js';
 import { globalId } from '../helpers/assertions.js';
 import { createPosts, createUser, follow } from '../helpers/factories.js';
-import { listenLikeMain, type HttpServer } from '../helpers/http.js';
+import { listenLikeMain, postGraphQL, type HttpServer } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { connectedRedis } from '../helpers/redis-server.js';
 import { removeKeys } from '../helpers/cost-buckets.js';
+import { sleep } from '../helpers/wait.js';
 import { redisResponseStore } from '../../src/store/response-store.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../../persisted-queries/manifest.json', import.meta.url), 'utf8')) as ApolloManifest;
@@ -33,13 +34,8 @@ async function get(http: HttpServer, name: string, variables: Record<string, unk
   return { status: response.status, headers: response.headers, text, body: text ? (JSON.parse(text) as Served['body']) : undefined };
 }
 
-async function post(http: HttpServer, name: string, variables: Record<string, unknown>, token: string): Promise<Served['body']> {
-  const response = await fetch(`${http.base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ documentId: idOf(name), variables }),
-  });
-  return (await response.json()) as Served['body'];
+async function post(http: HttpServer, name: string, variables: Record<string, unknown>, token: string) {
+  return (await postGraphQL(http.base, { documentId: idOf(name), variables }, { authorization: `Bearer ${token}` })).body;
 }
 
 let server: TestServer;
@@ -167,7 +163,7 @@ describe('what writes drop', () => {
     expect((await get(http, 'Feed', { first: 5 }, asAlice)).headers.get('x-cache')).toBe('HIT');
 
     const created = await post(http, 'CreatePost', { input: { body: `fresh from bob ${randomUUID()}` } }, await server.tokenFor(bob));
-    const body = (created!.data!['createPost'] as { post: { body: string } }).post.body;
+    const body = (created.data!['createPost'] as { post: { body: string } }).post.body;
 
     const after = await get(http, 'Feed', { first: 5 }, asAlice);
     expect(after.headers.get('x-cache')).toBe('MISS');
@@ -186,7 +182,7 @@ describe('what writes drop', () => {
     expect((await balanceOf(asBob)).cache).toBe('HIT');
 
     const moved = await post(http, 'Transfer', { input: { to: globalId('User', bob), amount: '1.00', currency: 'USD', idempotencyKey: randomUUID() } }, await server.tokenFor(alice));
-    expect((moved!.data!['transfer'] as { errors: unknown[] }).errors).toEqual([]);
+    expect((moved.data!['transfer'] as { errors: unknown[] }).errors).toEqual([]);
 
     const [aliceAfter, bobAfter] = [await balanceOf(asAlice), await balanceOf(asBob)];
     expect(Number(aliceAfter.amount)).toBeCloseTo(Number(aliceBefore.amount) - 1, 2);
@@ -318,7 +314,7 @@ describe.runIf(process.env['REDIS_URL'])('two instances over one Redis', () => {
       expect((await onB.get('k'))?.toString()).toBe('read after it');
       // A tag's list holds only live entries: an expired one leaves it when the next joins.
       expect(await onA.set('short', Buffer.from('x'), ['User.posts'], 1, (await onA.generation())!)).toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       expect(await onA.set('long', Buffer.from('y'), ['User.posts'], 10_000, (await onA.generation())!)).toBe(true);
       expect(await a.zrange(`${prefix}t:User.posts`, '0', '-1')).toEqual([`${prefix}e:long`]);
       await removeKeys(a, prefix);

@@ -17,8 +17,7 @@ import { openRedis } from '../../src/store/redis.js';
 import { createPosts, createUser } from '../helpers/factories.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { redisServer, type RedisServer } from '../helpers/redis-server.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/wait.js';
 
 // 30 points refilled 1 a second: two 11-point pages leave 8, and the third is refused for 3 s.
 const config = loadConfig({ NODE_ENV: 'test', COST_BUDGET_VIEWER: '30', COST_RESTORE_VIEWER: '1' });

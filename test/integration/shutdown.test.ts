@@ -13,6 +13,7 @@ import { drainer } from '../../src/drain.js';
 import { withCost } from '../helpers/assertions.js';
 import { startMain, type MainProcess } from '../helpers/main-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sleep } from '../helpers/wait.js';
 
 const BODY = JSON.stringify({ query: '{ posts(first: 1) { pageInfo { hasNextPage } } }' });
 const ANSWER = withCost({ data: { posts: { pageInfo: { hasNextPage: false } } } });
@@ -185,7 +186,7 @@ describe('src/main.ts on SIGTERM', () => {
     let release!: () => void;
     const slow = post(port, agent, new Promise<void>((resolve) => (release = resolve)));
     // Time for the server to read the request's head; it then waits for the rest of the body.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     const signalled = Date.now();
     main.child.kill('SIGTERM');
     await new Promise<void>((resolve) => {

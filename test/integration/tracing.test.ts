@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { postGraphQL } from '../helpers/http.js';
 import { startMain } from '../helpers/main-process.js';
 
 interface OtlpSpan {
@@ -62,11 +63,8 @@ afterAll(async () => {
 const spans = () => bodies.flatMap((body) => (body.resourceSpans ?? []).flatMap((resource) => (resource.scopeSpans ?? []).flatMap((scope) => scope.spans ?? [])));
 
 async function ask(port: number, traceId: string) {
-  const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
-    body: JSON.stringify({ query: QUERY, variables: { u: SECRET } }),
-  });
+  const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+  const response = await postGraphQL(`http://127.0.0.1:${port}`, { query: QUERY, variables: { u: SECRET } }, { traceparent });
   expect(response.status).toBe(200);
 }
 

@@ -14,7 +14,9 @@ import { sha256Hex, type ApolloManifest } from '../../src/persisted/manifest.js'
 import { freePort } from '../../loadtest/servers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createPosts, createUser } from '../helpers/factories.js';
+import { bearer, postGraphQL } from '../helpers/http.js';
 import { startMain, type MainProcess } from '../helpers/main-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const url = process.env['DATABASE_URL'];
 const redisUrl = process.env['REDIS_URL'];
@@ -24,20 +26,7 @@ const newestPosts = manifest.operations.find((operation) => operation.name === '
 /** 1 + 5 × (edge 1 + post 1): 11 points of a 30-point budget. */
 const PAGE_OF_5 = '{ posts(first: 5) { edges { node { id } } } }';
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
-}
-
-async function post(port: number, body: unknown, token?: string): Promise<Answer> {
-  const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Answer['body'] };
-}
+const post = (port: number, body: unknown, token?: string) => postGraphQL(`http://127.0.0.1:${port}`, body, { accept: 'application/json', ...bearer(token) });
 
 async function getNewest(port: number) {
   const query = new URLSearchParams({ documentId: newestPosts, variables: JSON.stringify({ first: 5 }) });
@@ -118,14 +107,6 @@ describe.runIf(url && redisUrl)('two instances, one PostgreSQL, one Redis', () =
   });
 });
 
-async function waitFor(done: () => boolean, timeoutMs = 20_000) {
-  const began = Date.now();
-  while (!done()) {
-    if (Date.now() - began > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe.runIf(url && redisUrl)('WORKERS=2', () => {
   let testDb: TestDatabase;
   beforeAll(async () => {
@@ -142,11 +123,7 @@ describe.runIf(url && redisUrl)('WORKERS=2', () => {
     try {
       // A new connection each time: the primary hands connections to the workers in turn.
       for (let sent = 0; sent < 20; sent += 1) {
-        const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', connection: 'close' },
-          body: JSON.stringify({ query: '{ posts(first: 1) { edges { cursor } } }' }),
-        });
+        const response = await postGraphQL(`http://127.0.0.1:${port}`, { query: '{ posts(first: 1) { edges { cursor } } }' }, { connection: 'close' });
         expect(response.status).toBe(200);
       }
       const served = new Set([...main.output().matchAll(/"worker":(\d+),[^\n]*"msg":"graphql request"/g)].map((match) => match[1]));
@@ -159,7 +136,7 @@ describe.runIf(url && redisUrl)('WORKERS=2', () => {
       // A worker that dies is replaced, and the port keeps answering meanwhile.
       const [, pid] = /"worker":1,"pid":(\d+)/.exec(main.output())!;
       process.kill(Number(pid), 'SIGKILL');
-      await waitFor(() => (main.output().match(/"msg":"listening"/g) ?? []).length === 3);
+      await waitFor(() => (main.output().match(/"msg":"listening"/g) ?? []).length === 3, { timeoutMs: 20_000 });
       expect(main.output()).toMatch(/"signal":"SIGKILL"[^\n]*"msg":"a worker died; starting another"/);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' } })).status).toBe(200);
 
