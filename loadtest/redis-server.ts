@@ -14,15 +14,26 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function redisServer(): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /** A configuration file, read before the arguments (a Sentinel must have one: it writes what it learns there). */
+  readonly configFile?: string;
+  /** More arguments, such as `--sentinel`, `--replicaof` or `--cluster-enabled yes`. */
+  readonly args?: readonly string[];
+  /** The working directory, where a cluster node keeps its nodes.conf across restarts. */
+  readonly dir?: string;
+  /** What its log says once it serves (a Sentinel never says it accepts connections). */
+  readonly readyWhen?: string;
+}
+
+export async function redisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
+  const readyWhen = options.readyWhen ?? 'Ready to accept connections';
   let child: ChildProcess | undefined;
 
   const start = () =>
     new Promise<void>((resolve, reject) => {
-      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const args = [...(options.configFile ? [options.configFile] : []), '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])];
+      const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: options.dir });
       child = started;
       // A Redis this process started never outlives it, however the run that wanted it ended.
       const killOnExit = () => started.kill('SIGKILL');
@@ -31,7 +42,7 @@ export async function redisServer(): Promise<RedisServer> {
       let log = '';
       started.stdout.on('data', (chunk: Buffer) => {
         log += chunk.toString();
-        if (log.includes('Ready to accept connections')) resolve();
+        if (log.includes(readyWhen)) resolve();
       });
       started.once('error', reject);
       started.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${log}`)));

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { HostPort, RedisTarget } from './store/redis.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -51,6 +52,20 @@ const urls = (protocols: readonly string[]) =>
     message: `must be a comma-separated list of URLs starting with ${startingWith(protocols)}`,
   });
 
+/** `host:port` (an IPv6 address in brackets), as Redis Sentinel and Cluster name their servers. */
+const parseHostPort = (entry: string): HostPort | undefined => {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry.trim());
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65_535) return undefined;
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+};
+
+/** A comma-separated list of `host:port`. */
+const hostPorts = optionalString.refine((value) => value === undefined || value.split(',').every((entry) => parseHostPort(entry) !== undefined), {
+  message: 'must be a comma-separated list of host:port (such as 10.0.0.1:26379,10.0.0.2:26379)',
+});
+const hostPortList = (value: string) => value.split(',').map((entry) => parseHostPort(entry)!);
+
 const integer = (defaultValue: number, min: number, max: number) =>
   unsetIfEmpty(z.coerce.number().int().min(min).max(max).default(defaultValue));
 
@@ -70,6 +85,10 @@ const envSchema = z
     DATABASE_REPLICA_URLS: urls(['postgres:', 'postgresql:']),
     REPLICA_AFTER_WRITE_MS: integer(5000, 0, 600_000),
     REDIS_URL: url(['redis:', 'rediss:']),
+    REDIS_SENTINELS: hostPorts,
+    REDIS_SENTINEL_NAME: unsetIfEmpty(z.string().trim().default('mymaster')),
+    REDIS_CLUSTER_NODES: hostPorts,
+    REDIS_PASSWORD: optionalString,
     REDIS_KEY_PREFIX: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1–64 letters, digits or : _ . - (no braces: they would change the keys\' hash slots in a Redis Cluster)').default('tally:')),
     JWT_SECRET: optionalString.refine((value) => value === undefined || value.length >= 32, {
       message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
@@ -144,10 +163,19 @@ const envSchema = z
     }
     // Workers share nothing but PostgreSQL and Redis: PGlite's files belong to one process, and in-process budgets,
     // registrations and cached answers would be each worker's own (a client's budget n times over).
+    const redisKinds = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => env[name]);
     if (env.WORKERS > 1) {
-      for (const needed of ['DATABASE_URL', 'REDIS_URL'] as const) {
-        if (!env[needed]) ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: `more than 1 needs ${needed}: workers share state only through PostgreSQL and Redis` });
+      if (!env.DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'more than 1 needs DATABASE_URL: workers share state only through PostgreSQL and Redis' });
+      if (redisKinds.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['WORKERS'], message: 'more than 1 needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES: workers share state only through PostgreSQL and Redis' });
       }
+    }
+    if (redisKinds.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [redisKinds[1]!], message: `set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES, not ${redisKinds.join(' and ')}` });
+    }
+    // One place for a password: the URL's own, or REDIS_PASSWORD where there is no URL to hold it.
+    if (env.REDIS_PASSWORD && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_PASSWORD'], message: 'is for REDIS_SENTINELS or REDIS_CLUSTER_NODES; with REDIS_URL the password goes in the URL (redis://:password@host:6379)' });
     }
     // Replicas copy a primary: without one (the embedded PGlite) there is nothing for them to be replicas of.
     if (env.DATABASE_REPLICA_URLS && !env.DATABASE_URL) {
@@ -203,7 +231,8 @@ export interface Config {
         readonly afterWriteMs: number;
       }
     | { readonly kind: 'pglite'; readonly dataDir: string };
-  readonly redisUrl: string | undefined;
+  /** Unset: the in-process twins of every store. */
+  readonly redis: RedisTarget | undefined;
   /** Every Redis key of this deployment starts with it: deployments (or tests) sharing one Redis keep apart. */
   readonly redisKeyPrefix: string;
   readonly jwt: JwtConfig;
@@ -329,13 +358,21 @@ export class ConfigError extends Error {
 
 const flag = (value: 'true' | 'false' | undefined, otherwise: boolean) => (value === undefined ? otherwise : value === 'true');
 
+/** The schema has let through at most one of the three. */
+function redisTarget(env: z.infer<typeof envSchema>): RedisTarget | undefined {
+  if (env.REDIS_URL) return { kind: 'single', url: env.REDIS_URL };
+  if (env.REDIS_SENTINELS) return { kind: 'sentinel', sentinels: hostPortList(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME, password: env.REDIS_PASSWORD };
+  if (env.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: hostPortList(env.REDIS_CLUSTER_NODES), password: env.REDIS_PASSWORD };
+  return undefined;
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const variable = issue.path.join('.') || '(environment)';
       const value = source[variable];
-      const shown = value === undefined || /SECRET/.test(variable) ? '' : ` (got ${JSON.stringify(value)})`;
+      const shown = value === undefined || /SECRET|PASSWORD/.test(variable) ? '' : ` (got ${JSON.stringify(value)})`;
       return `  ${variable}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -369,7 +406,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           afterWriteMs: env.REPLICA_AFTER_WRITE_MS,
         }
       : { kind: 'pglite', dataDir: env.PGLITE_DIR },
-    redisUrl: env.REDIS_URL,
+    redis: redisTarget(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     jwt,
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),

@@ -53,7 +53,7 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
   const readinessChecks: ReadinessCheck[] = [
     { name: 'shutdown', check: () => (stopping ? Promise.reject(new Error('draining')) : Promise.resolve()) },
   ];
-  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined;
+  const redis = config.redis ? openRedis(config.redis) : undefined;
   if (redis) {
     // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
     // its 2 s connect timeout), each store degrades until it is, and ioredis keeps trying.
@@ -127,7 +127,7 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, database: database.kind, redis: Boolean(redis), env: config.env }, 'listening');
+  logger.info({ port, database: database.kind, redis: config.redis?.kind ?? 'none', env: config.env }, 'listening');
   // One banner per host, not one per worker.
   if (config.env !== 'production' && (cluster.worker?.id ?? 1) === 1) {
     const lines = [`Tally is serving GraphiQL at http://localhost:${port}/graphql (${database.kind} database)`];

@@ -3,7 +3,6 @@
  * when there is one, each use behind its own breaker that degrades as that use should (src/store/outage.ts),
  * the in-process twins otherwise. Then the caches over them (src/cache/).
  */
-import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { followerIdsOf } from './db/queries/follows.js';
@@ -18,6 +17,7 @@ import { memoryResponseStore, redisResponseStore, type ResponseStore } from './s
 import { sharedCostBucket } from './store/shared-cost-bucket.js';
 import { memoryRecentWriters, redisRecentWriters, type RecentWriters } from './store/recent-writers.js';
 import { memoryValueStore, redisValueStore, type ValueStore } from './store/value-store.js';
+import type { SharedRedis } from './store/redis.js';
 
 export interface Stores {
   /** Every client's cost budget. */
@@ -51,7 +51,7 @@ export interface StoreOptions {
   readonly prefix?: string;
 }
 
-export function openStores(config: Config, redis: Redis | undefined, { hooks, prefix = REDIS_PREFIX }: StoreOptions): Stores {
+export function openStores(config: Config, redis: SharedRedis | undefined, { hooks, prefix = REDIS_PREFIX }: StoreOptions): Stores {
   const { apqTtlSeconds: ttlSeconds, apqMaxDocuments: maxDocuments } = config.persisted;
   const { maxEntries } = config.cache;
   const database = config.database;

@@ -8,7 +8,7 @@
  * (tokens, timestamp) is stored; the policy comes with each call, so viewers and anonymous IPs can differ.
  * A key never seen, or expired, reads as a full bucket, which lets both forget a client once it is full again.
  */
-import type { Redis } from 'ioredis';
+import type { SharedRedis } from './redis.js';
 
 export interface BucketPolicy {
   /** Most points the bucket holds; a full bucket is a new client's starting budget. */
@@ -112,12 +112,12 @@ end
 return { allowed, taken, string.format('%.17g', tokens) }
 `;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = SharedRedis & {
   tallyCostBucket(key: string, capacity: number, rate: number, amount: number, mode: 'take' | 'refund', upTo: number): Promise<[number, number, string]>;
 };
 
 /** The shared bucket: one script call (EVALSHA, EVAL once per connection) per operation, atomic in Redis. */
-export function redisCostBucket(redis: Redis, options: RedisCostBucketOptions = {}): CostBucket {
+export function redisCostBucket(redis: SharedRedis, options: RedisCostBucketOptions = {}): CostBucket {
   const prefix = options.prefix ?? 'tally:cost:';
   redis.defineCommand('tallyCostBucket', { numberOfKeys: 1, lua: BUCKET_SCRIPT });
   const scripted = redis as ScriptedRedis;

@@ -9,9 +9,9 @@
  * APQ client sends its document with the hash again (which open mode runs), and trusted documents, which never
  * come from here, are served as always.
  */
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { failover, type FallbackHooks } from './fallback.js';
+import type { SharedRedis } from './redis.js';
 
 export interface DocumentStore {
   get(hash: string): Promise<string | undefined>;
@@ -34,7 +34,7 @@ export function memoryDocumentStore({ ttlSeconds, maxDocuments }: DocumentStoreO
   };
 }
 
-export function redisDocumentStore(redis: Redis, hooks: FallbackHooks, { ttlSeconds, prefix }: { ttlSeconds: number; prefix: string }): DocumentStore {
+export function redisDocumentStore(redis: SharedRedis, hooks: FallbackHooks, { ttlSeconds, prefix }: { ttlSeconds: number; prefix: string }): DocumentStore {
   const route = failover(hooks);
   return {
     get: (hash) =>

@@ -8,9 +8,9 @@
  * signed-in read then goes to the primary, which is always right, only busier. Anonymous reads cannot follow a
  * write (a mutation needs a viewer) and keep to the replicas.
  */
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { failover, type FallbackHooks } from './fallback.js';
+import type { SharedRedis } from './redis.js';
 
 export interface RecentWriters {
   /** Resolves once the mark is kept: before the write it precedes commits. */
@@ -32,7 +32,7 @@ export function memoryRecentWriters({ windowMs, maxEntries }: { windowMs: number
 }
 
 export function redisRecentWriters(
-  redis: Redis,
+  redis: SharedRedis,
   hooks: FallbackHooks,
   { prefix, windowMs, maxEntries }: { prefix: string; windowMs: number; maxEntries: number },
 ): RecentWriters {

@@ -9,10 +9,9 @@
  * whose drop could not be delivered is remembered: when Redis answers again this instance empties the cache
  * before using it, since an entry listed under that write's tags may have outlived it.
  */
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { failover, type FallbackHooks } from './fallback.js';
-import { unlinkByPrefix } from './redis.js';
+import { unlinkByPrefix, type SharedRedis } from './redis.js';
 
 /** Entries are bytes: a hit is written to the socket as it was read, never decoded and encoded again. */
 export interface ResponseStore {
@@ -117,12 +116,12 @@ end
 return dropped
 `;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = SharedRedis & {
   tallyCacheSet(...args: (string | number | Buffer)[]): Promise<number>;
   tallyCacheInvalidate(...args: (string | number)[]): Promise<number>;
 };
 
-export function redisResponseStore(redis: Redis, hooks: FallbackHooks, { prefix }: { prefix: string }): ResponseStore {
+export function redisResponseStore(redis: SharedRedis, hooks: FallbackHooks, { prefix }: { prefix: string }): ResponseStore {
   const scripted = redis as ScriptedRedis;
   if (!('tallyCacheSet' in redis)) {
     redis.defineCommand('tallyCacheSet', { lua: SET_SCRIPT });

@@ -4,11 +4,11 @@
  * each instance in chunks for clients it sees often, so a busy client costs a round trip per lease rather than
  * per operation (leased-bucket.ts). main.ts and the tests build it here, so both run the same stack.
  */
-import type { Redis } from 'ioredis';
 import { memoryCostBucket, redisCostBucket, type RedisCostBucketOptions } from './cost-bucket.js';
 import { withFallback, type FallbackHooks } from './fallback.js';
 import { withLeases, type LeasedCostBucket } from './leased-bucket.js';
+import type { SharedRedis } from './redis.js';
 
-export function sharedCostBucket(redis: Redis, hooks: FallbackHooks, options: RedisCostBucketOptions = {}): LeasedCostBucket {
+export function sharedCostBucket(redis: SharedRedis, hooks: FallbackHooks, options: RedisCostBucketOptions = {}): LeasedCostBucket {
   return withLeases(withFallback(redisCostBucket(redis, options), memoryCostBucket(), hooks));
 }

@@ -8,9 +8,9 @@
  * deletes are dropped. A delete that was dropped could leave a stale row behind for its time to live; nothing
  * Tally keeps here is written after it is created (see the user cache), so that time is the bound.
  */
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { failover, type FallbackHooks } from './fallback.js';
+import type { SharedRedis } from './redis.js';
 
 export interface ValueStore {
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
@@ -33,7 +33,7 @@ export function memoryValueStore({ maxEntries }: { maxEntries: number }): ValueS
   };
 }
 
-export function redisValueStore(redis: Redis, hooks: FallbackHooks, { prefix }: { prefix: string }): ValueStore {
+export function redisValueStore(redis: SharedRedis, hooks: FallbackHooks, { prefix }: { prefix: string }): ValueStore {
   const route = failover(hooks);
   return {
     getMany: (keys) =>

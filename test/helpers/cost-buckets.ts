@@ -4,10 +4,9 @@
  * deleted at close (most would outlive the run: slow test policies refill in hours).
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { memoryCostBucket, redisCostBucket, type CostBucket } from '../../src/store/cost-bucket.js';
 import { connectedRedis } from './redis-server.js';
-import { unlinkByPrefix } from '../../src/store/redis.js';
+import { unlinkByPrefix, type SharedRedis } from '../../src/store/redis.js';
 
 export interface BucketStore {
   readonly name: string;
@@ -17,7 +16,7 @@ export interface BucketStore {
 /** A key prefix unique to this run. */
 export const runPrefix = (): string => `tally-test:${randomBytes(6).toString('hex')}:`;
 
-export async function removeKeys(redis: Redis, prefix: string): Promise<void> {
+export async function removeKeys(redis: SharedRedis, prefix: string): Promise<void> {
   await unlinkByPrefix(redis, prefix);
 }
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START_TIMEOUT_MS = 45_000;
-const INHERITED_NOT = ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'HOST', 'WORKERS', 'REDIS_KEY_PREFIX'];
+const INHERITED_NOT = ['DATABASE_URL', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'HOST', 'WORKERS', 'REDIS_KEY_PREFIX'];
 
 export interface MainProcess {
   readonly child: ChildProcess;

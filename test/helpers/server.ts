@@ -74,17 +74,19 @@ const UNLIMITED_BUDGETS = {
 };
 
 /**
- * The stores main.ts builds (openStores): over Redis when there is one (REDIS_URL, or the options' own URL),
- * under a prefix of this server's own, so test files running at once never share a budget, a registration or an
- * answer, unless two servers are given one prefix to share; the in-process twins otherwise. Tests that close a
- * server to make its database fail thus still meet a budget stage that answers.
+ * The stores main.ts builds (openStores): over Redis when there is one (the options' own URL, the Sentinels or
+ * cluster the test's environment names, or REDIS_URL), under a prefix of this server's own, so test files running
+ * at once never share a budget, a registration or an answer, unless two servers are given one prefix to share;
+ * the in-process twins otherwise. Tests that close a server to make its database fail thus still meet a budget
+ * stage that answers.
  * (test/integration/cost-bucket.test.ts and shared-budget.test.ts test Redis itself, without the fallback.)
  */
 async function testStores(config: Config, options: TestServerOptions, hooks: OutageHooks): Promise<Stores> {
   const url = options.redisUrl ?? process.env['REDIS_URL'];
-  if (!url) return openStores(config, undefined, { hooks });
+  const target = options.redisUrl ? undefined : config.redis;
+  if (!url && !target) return openStores(config, undefined, { hooks });
   const prefix = options.redisPrefix ?? `tally:test:${randomUUID()}:`;
-  const redis = openRedis(url);
+  const redis = openRedis(target ?? url!);
   // The client queues nothing while it connects (no offline queue): connected before the first request.
   await redis.connect();
   const stores = openStores(config, redis, { hooks, prefix });

@@ -55,7 +55,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tally-cli-'));
   env = { ...process.env, NODE_ENV: 'test' };
   // The suite's own database and JWT settings must not leak into the CLI: it runs on its defaults.
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'LOG_LEVEL', 'PORT']) delete env[name];
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD', 'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'LOG_LEVEL', 'PORT']) delete env[name];
   // initdb alone takes PGlite several seconds; on PGlite runs start the dir from the suite's migrated template
   // (the seed still runs its migrations, which then have nothing to do).
   const template = inject('pgliteTemplate');

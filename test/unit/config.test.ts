@@ -21,7 +21,7 @@ describe('loadConfig defaults', () => {
     expect(config.port).toBe(4000);
     expect(config.host).toBe('127.0.0.1');
     expect(config.database).toEqual({ kind: 'pglite', dataDir: '.data/pglite' });
-    expect(config.redisUrl).toBeUndefined();
+    expect(config.redis).toBeUndefined();
     expect(config.jwt).toEqual({ kind: 'secret', secret: DEVELOPMENT_JWT_SECRET, issuer: 'tally', audience: 'tally-api', development: true });
     expect(config.logLevel).toBe('info');
     expect(Object.isFrozen(config)).toBe(true);
@@ -49,6 +49,29 @@ describe('loadConfig defaults', () => {
     expect(config.database).toMatchObject({ replicaUrls: ['postgres://app@replica-1/tally', 'postgresql://app@replica-2/tally'], afterWriteMs: 2000 });
   });
 
+  it('reads one Redis, the Sentinels that name its primary, or a Redis Cluster', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://:secret@cache:6379/0' }).redis).toEqual({ kind: 'single', url: 'redis://:secret@cache:6379/0' });
+    expect(loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.2:26380,[fd00::3]:26379', REDIS_PASSWORD: 'secret' }).redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: 'fd00::3', port: 26379 },
+      ],
+      name: 'mymaster',
+      password: 'secret',
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379', REDIS_SENTINEL_NAME: 'tally' }).redis).toMatchObject({ name: 'tally', password: undefined });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'node-1:6379,node-2:6379' }).redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'node-1', port: 6379 },
+        { host: 'node-2', port: 6379 },
+      ],
+      password: undefined,
+    });
+  });
+
   it('treats an empty DATABASE_URL as unset', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
   });
@@ -63,7 +86,7 @@ describe('loadConfig defaults', () => {
 
   const VARIABLES = [
     'NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'PGLITE_DIR', 'POOL_MAX', 'DB_STATEMENT_TIMEOUT_MS', 'DATABASE_REPLICA_URLS',
-    'REPLICA_AFTER_WRITE_MS', 'REDIS_URL',
+    'REPLICA_AFTER_WRITE_MS', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD',
     'JWT_SECRET', 'JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'LOG_LEVEL', 'UNBATCHED_LOADERS', 'DISABLE_STAGES',
     'MAX_DOCUMENT_LENGTH', 'MAX_TOKENS', 'MAX_DEPTH', 'MAX_ALIASES', 'MAX_DIRECTIVES', 'MAX_ROOT_FIELDS', 'MAX_SELECTIONS', 'MAX_COST',
     'MAX_STRING_VARIABLE_LENGTH', 'MAX_BATCH_OPERATIONS', 'MAX_ERRORS', 'COST_BUDGET_VIEWER', 'COST_RESTORE_VIEWER',
@@ -122,6 +145,9 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['REDIS_KEY_PREFIX', 'tally:{slot}:'],
     ['DATABASE_REPLICA_URLS', 'postgres://replica/tally,mysql://other'],
     ['REPLICA_AFTER_WRITE_MS', '-5'],
+    ['REDIS_SENTINELS', 'sentinel-1'],
+    ['REDIS_SENTINELS', 'sentinel-1:26379,sentinel-2:99999'],
+    ['REDIS_CLUSTER_NODES', 'redis://node-1:6379'],
   ])('%s=%j', (variable, value) => {
     const error = configError({ [variable]: value });
     expect(error.message).toContain(`${variable}:`);
@@ -139,6 +165,15 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     expect(configError({ WORKERS: '2' }).message).toMatch(/WORKERS: more than 1 needs DATABASE_URL[\s\S]*WORKERS: more than 1 needs REDIS_URL/);
     expect(configError({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally' }).message).toContain('needs REDIS_URL');
     expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally', REDIS_URL: 'redis://cache' }).workers).toBe(2);
+    expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally', REDIS_SENTINELS: 'sentinel-1:26379' }).workers).toBe(2);
+    expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally', REDIS_CLUSTER_NODES: 'node-1:6379' }).workers).toBe(2);
+  });
+
+  it('more than one Redis, or REDIS_PASSWORD where the URL holds it, without echoing the password', () => {
+    expect(configError({ REDIS_URL: 'redis://cache', REDIS_CLUSTER_NODES: 'node-1:6379' }).message).toContain('REDIS_CLUSTER_NODES: set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES');
+    const error = configError({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'hunter2-hunter2' });
+    expect(error.message).toContain('REDIS_PASSWORD: is for REDIS_SENTINELS or REDIS_CLUSTER_NODES');
+    expect(error.message).not.toContain('hunter2');
   });
 
   it('DATABASE_REPLICA_URLS without a primary (DATABASE_URL) for them to copy', () => {
