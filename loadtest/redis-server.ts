@@ -15,6 +15,8 @@ export interface RedisServer {
 }
 
 export interface RedisServerOptions {
+  /** Its port; a free one by default. */
+  readonly port?: number;
   /** A configuration file, read before the arguments (a Sentinel must have one: it writes what it learns there). */
   readonly configFile?: string;
   /** More arguments, such as `--sentinel`, `--replicaof` or `--cluster-enabled yes`. */
@@ -26,7 +28,7 @@ export interface RedisServerOptions {
 }
 
 export async function redisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const readyWhen = options.readyWhen ?? 'Ready to accept connections';
   let child: ChildProcess | undefined;
 

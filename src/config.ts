@@ -86,9 +86,10 @@ const envSchema = z
     REPLICA_AFTER_WRITE_MS: integer(5000, 0, 600_000),
     REDIS_URL: url(['redis:', 'rediss:']),
     REDIS_SENTINELS: hostPorts,
-    REDIS_SENTINEL_NAME: unsetIfEmpty(z.string().trim().default('mymaster')),
+    REDIS_SENTINEL_NAME: optionalString,
     REDIS_CLUSTER_NODES: hostPorts,
-    REDIS_PASSWORD: optionalString,
+    // Not trimmed: a password may begin or end with a space.
+    REDIS_PASSWORD: unsetIfEmpty(z.string().optional()),
     REDIS_KEY_PREFIX: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1–64 letters, digits or : _ . - (no braces: they would change the keys\' hash slots in a Redis Cluster)').default('tally:')),
     JWT_SECRET: optionalString.refine((value) => value === undefined || value.length >= 32, {
       message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
@@ -172,6 +173,9 @@ const envSchema = z
     }
     if (redisKinds.length > 1) {
       ctx.addIssue({ code: 'custom', path: [redisKinds[1]!], message: `set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES, not ${redisKinds.join(' and ')}` });
+    }
+    if (env.REDIS_SENTINEL_NAME && !env.REDIS_SENTINELS) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'needs REDIS_SENTINELS, the Sentinels that know the primary by this name' });
     }
     // One place for a password: the URL's own, or REDIS_PASSWORD where there is no URL to hold it.
     if (env.REDIS_PASSWORD && !env.REDIS_SENTINELS && !env.REDIS_CLUSTER_NODES) {
@@ -356,12 +360,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** A URL's user and password, such as a bad DATABASE_URL's, never reach the message that names it. */
+const withoutCredentials = (value: string) => value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]*@/, '$1***@');
+
 const flag = (value: 'true' | 'false' | undefined, otherwise: boolean) => (value === undefined ? otherwise : value === 'true');
 
 /** The schema has let through at most one of the three. */
 function redisTarget(env: z.infer<typeof envSchema>): RedisTarget | undefined {
   if (env.REDIS_URL) return { kind: 'single', url: env.REDIS_URL };
-  if (env.REDIS_SENTINELS) return { kind: 'sentinel', sentinels: hostPortList(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME, password: env.REDIS_PASSWORD };
+  if (env.REDIS_SENTINELS) return { kind: 'sentinel', sentinels: hostPortList(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME ?? 'mymaster', password: env.REDIS_PASSWORD };
   if (env.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: hostPortList(env.REDIS_CLUSTER_NODES), password: env.REDIS_PASSWORD };
   return undefined;
 }
@@ -372,7 +379,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const lines = parsed.error.issues.map((issue) => {
       const variable = issue.path.join('.') || '(environment)';
       const value = source[variable];
-      const shown = value === undefined || /SECRET|PASSWORD/.test(variable) ? '' : ` (got ${JSON.stringify(value)})`;
+      const shown = value === undefined || /SECRET|PASSWORD/.test(variable) ? '' : ` (got ${JSON.stringify(withoutCredentials(value))})`;
       return `  ${variable}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

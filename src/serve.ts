@@ -22,7 +22,7 @@ import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
 import { createRequestListener, createServer } from './server.js';
 import { loadTrustedDocuments } from './persisted/trusted-documents.js';
-import { openRedis } from './store/redis.js';
+import { connectWithin, openRedis } from './store/redis.js';
 import { createMetrics } from './metrics.js';
 import { outageHooks } from './store/outage.js';
 import { createCaches, openStores } from './stores.js';
@@ -30,6 +30,8 @@ import type { Config } from './config.js';
 import type { Tracing } from './tracing.js';
 
 const KEY_SWEEP_INTERVAL_MS = 3_600_000;
+/** How long start waits for Redis: a connect timeout (2 s) and a little, then it listens with the stores degraded. */
+const REDIS_CONNECT_WAIT_MS = 2_500;
 
 export async function serve(config: Config, tracing: Tracing | undefined): Promise<void> {
   const root = createLogger(config, undefined, tracing ? { mixin: () => tracing.logFields() } : {});
@@ -55,12 +57,13 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
   ];
   const redis = config.redis ? openRedis(config.redis) : undefined;
   if (redis) {
-    // Connected before the first request, so budgets are shared from the start; if Redis is not there (within
-    // its 2 s connect timeout), each store degrades until it is, and ioredis keeps trying.
-    await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis is not reachable yet'));
-    readinessChecks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+    // Connected before the first request, so budgets are shared from the start; if Redis is not there within
+    // REDIS_CONNECT_WAIT_MS, each store degrades until it is, and ioredis keeps trying.
+    const notConnected = await connectWithin(redis, REDIS_CONNECT_WAIT_MS);
+    if (notConnected) logger.warn({ err: notConnected }, 'redis is not reachable yet');
   }
   const stores = openStores(config, redis, { hooks: outageHooks(metrics, logger), prefix: config.redisKeyPrefix });
+  readinessChecks.push(...stores.readiness);
   const { responseCache, userCache } = createCaches(config, stores, { metrics, database });
   const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
 

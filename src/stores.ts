@@ -18,6 +18,7 @@ import { sharedCostBucket } from './store/shared-cost-bucket.js';
 import { memoryRecentWriters, redisRecentWriters, type RecentWriters } from './store/recent-writers.js';
 import { memoryValueStore, redisValueStore, type ValueStore } from './store/value-store.js';
 import type { SharedRedis } from './store/redis.js';
+import type { ReadinessCheck } from './plugins/use-health.js';
 
 export interface Stores {
   /** Every client's cost budget. */
@@ -29,6 +30,8 @@ export interface Stores {
   readonly values: ValueStore;
   /** Viewers who wrote within REPLICA_AFTER_WRITE_MS; only with read replicas and a window. */
   readonly writers: RecentWriters | undefined;
+  /** What /readyz reports of them: Redis, when there is one, as a check that degrades rather than fails. */
+  readonly readiness: readonly ReadinessCheck[];
   /** Gives leased budget points back (before Redis closes). */
   close(): Promise<void>;
 }
@@ -63,6 +66,7 @@ export function openStores(config: Config, redis: SharedRedis | undefined, { hoo
       responses: memoryResponseStore({ maxEntries }),
       values: memoryValueStore({ maxEntries }),
       writers: windowMs > 0 ? memoryRecentWriters({ windowMs, maxEntries }) : undefined,
+      readiness: [],
       close: () => Promise.resolve(),
     };
   }
@@ -77,6 +81,7 @@ export function openStores(config: Config, redis: SharedRedis | undefined, { hoo
     responses: redisResponseStore(redis, outage('responses'), { prefix: prefixes.responses }),
     values: redisValueStore(redis, outage('users'), { prefix: prefixes.users }),
     writers: windowMs > 0 ? redisRecentWriters(redis, outage('writers'), { prefix: prefixes.writers, windowMs, maxEntries }) : undefined,
+    readiness: [{ name: 'redis', check: async () => void (await redis.ping()), degrades: true }],
     close: () => costBucket.close(),
   };
 }

@@ -62,9 +62,16 @@ function openServer(where: Exclude<RedisTarget, { kind: 'cluster' }>): Redis {
     password: where.password,
     sentinelPassword: where.password,
     sentinelRetryStrategy: reconnectAfter,
+    // A Sentinel that accepts the connection and never answers must not stall finding the primary.
+    sentinelCommandTimeout: 500,
     // Told of a failover by the Sentinels (+switch-master) rather than only when the old primary's connection
-    // drops: a primary demoted while still reachable would otherwise keep taking writes it then loses.
+    // drops: a primary demoted while still reachable answers every write READONLY until the client moves. The
+    // detector's own link to the Sentinels comes back as soon as the rest (ioredis waits up to 60 s).
     failoverDetector: true,
+    sentinelReconnectStrategy: reconnectAfter,
+    // Should the detector miss the switch anyway: a READONLY reply means the primary was demoted, so reconnect
+    // (asking the Sentinels again) rather than keep writing to a replica.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
   });
 }
 
@@ -88,6 +95,24 @@ function openCluster(where: Extract<RedisTarget, { kind: 'cluster' }>): Cluster 
       redisOptions: { ...FAIL_FAST, password: where.password },
     },
   );
+}
+
+/**
+ * Connects, waiting at most `ms`: resolves to undefined once connected, or to why not, while the client goes on
+ * trying in the background. ioredis' own connect() may never settle: a Cluster whose first ready check finds the
+ * cluster down, or Sentinels none of which answer, keep it pending until they recover, and a process waiting on
+ * it would never listen although every store can serve without Redis.
+ */
+export async function connectWithin(redis: SharedRedis, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(new Error(`not connected within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([redis.connect().then(() => undefined, (error: unknown) => error ?? new Error('connect failed')), waited]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import { createServer, type TallyServer } from '../../src/server.js';
 import type { CostBucket } from '../../src/store/cost-bucket.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
 import { outageHooks, type OutageHooks } from '../../src/store/outage.js';
-import { openRedis } from '../../src/store/redis.js';
+import { connectWithin, openRedis } from '../../src/store/redis.js';
 import { createCaches, openStores, type Stores } from '../../src/stores.js';
 import { removeKeys } from './cost-buckets.js';
 import { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
@@ -87,8 +87,9 @@ async function testStores(config: Config, options: TestServerOptions, hooks: Out
   if (!url && !target) return openStores(config, undefined, { hooks });
   const prefix = options.redisPrefix ?? `tally:test:${randomUUID()}:`;
   const redis = openRedis(target ?? url!);
-  // The client queues nothing while it connects (no offline queue): connected before the first request.
-  await redis.connect();
+  // The client queues nothing while it connects (no offline queue): connected before the first request, or
+  // degraded from the start as main.ts would be when Redis is not there.
+  await connectWithin(redis, 2_500);
   const stores = openStores(config, redis, { hooks, prefix });
   return {
     ...stores,
@@ -133,6 +134,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     responseCache,
     ...(userCache ? { userCache } : {}),
     recentWriters: stores.writers,
+    readinessChecks: stores.readiness,
     metrics,
     penaltyBox,
     clientAddress,

@@ -4,6 +4,9 @@ import type { ApolloManifest } from '../../src/persisted/manifest.js';
 import { withCost } from '../helpers/assertions.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
+/** Redis is checked too where the suite runs on it (a check that degrades, see redis-outage.test.ts). */
+const withRedis = (status: string) => (process.env['REDIS_URL'] ? { redis: status } : {});
+
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
@@ -23,7 +26,7 @@ describe('/healthz and /readyz', () => {
     const response = await server.fetch('/readyz');
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
+    expect(await response.json()).toEqual({ status: 'ready', checks: { database: 'ok', ...withRedis('ok') } });
   });
 
   it('/healthz costs no SQL', async () => {
@@ -42,7 +45,7 @@ describe('/healthz and /readyz', () => {
     it('/readyz → 503 naming the database, /healthz still 200', async () => {
       const ready = await broken.fetch('/readyz');
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toEqual({ status: 'not ready', checks: { database: 'unavailable' } });
+      expect(await ready.json()).toEqual({ status: 'not ready', checks: { database: 'unavailable', ...withRedis('unavailable') } });
       const alive = await broken.fetch('/healthz');
       expect(alive.status).toBe(200);
     });

@@ -46,6 +46,10 @@ const getNewest = async (variables: Record<string, unknown>) => {
   const body = (await response.json()) as { data?: { posts: { edges: { node: { body: string } }[] } }; errors?: unknown[] };
   return { status: response.status, cache: response.headers.get('x-cache'), body };
 };
+const readiness = async () => {
+  const response = await fetch(`${http.base}/readyz`);
+  return { status: response.status, body: (await response.json()) as unknown };
+};
 const outages = async (use: string) => {
   const text = await (await fetch(`${http.base}/metrics`)).text();
   return Number(new RegExp(`^tally_store_outages_total\\{use="${use}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
@@ -81,6 +85,9 @@ describe('Redis stopped', () => {
 
     const created = await postGraphQL(http.base, { query: 'mutation { createPost(input: { body: "during the outage" }) { errors { code } } }' }, { authorization: `Bearer ${await server.tokenFor(author)}` });
     expect(created.body.data).toEqual({ createPost: { errors: [] } });
+
+    // Still ready: an instance that serves without Redis stays in the load balancer, saying it is degraded.
+    expect(await readiness()).toEqual({ status: 200, body: { status: 'degraded', checks: { database: 'ok', redis: 'unavailable' } } });
   });
 
   it('said so once per use, and counted it', async () => {
@@ -98,6 +105,7 @@ describe('Redis stopped', () => {
     const fresh = await getNewest(variables);
     expect(fresh.body.data!.posts.edges[0]!.node.body).toBe('during the outage');
     expect(lines.filter((line) => line.msg === 'redis is back' && line.use === 'responses')).toHaveLength(1);
+    expect(await readiness()).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', redis: 'ok' } } });
   });
 });
 

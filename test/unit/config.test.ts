@@ -169,6 +169,18 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     expect(loadConfig({ WORKERS: '2', DATABASE_URL: 'postgres://db/tally', REDIS_CLUSTER_NODES: 'node-1:6379' }).workers).toBe(2);
   });
 
+  it('a URL that holds a password, without echoing it', () => {
+    const error = configError({ DATABASE_URL: 'mysql://tally:hunter2-hunter2@db/tally', REDIS_URL: 'http://:hunter3@cache:6379' });
+    expect(error.message).toContain('DATABASE_URL: must be a URL starting with postgres:// or postgresql:// (got "mysql://***@db/tally")');
+    expect(error.message).toContain('(got "http://***@cache:6379")');
+    expect(error.message).not.toMatch(/hunter/);
+  });
+
+  it('REDIS_SENTINEL_NAME without Sentinels to ask', () => {
+    expect(configError({ REDIS_SENTINEL_NAME: 'tally' }).message).toContain('REDIS_SENTINEL_NAME: needs REDIS_SENTINELS');
+    expect(loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379', REDIS_PASSWORD: ' spaced ' }).redis).toMatchObject({ password: ' spaced ' });
+  });
+
   it('more than one Redis, or REDIS_PASSWORD where the URL holds it, without echoing the password', () => {
     expect(configError({ REDIS_URL: 'redis://cache', REDIS_CLUSTER_NODES: 'node-1:6379' }).message).toContain('REDIS_CLUSTER_NODES: set one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES');
     const error = configError({ REDIS_URL: 'redis://cache', REDIS_PASSWORD: 'hunter2-hunter2' });
