@@ -115,9 +115,13 @@ export async function connectWithin(redis: SharedRedis, ms: number): Promise<unk
   }
 }
 
+/** The keys of one server that start with `prefix`, a batch at a time (SCAN, not KEYS: Redis keeps serving everyone else meanwhile). */
+export function keysByPrefix(server: Redis, prefix: string): AsyncIterable<string[]> {
+  return server.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>;
+}
+
 /**
- * Deletes every key that starts with `prefix`, a batch at a time (SCAN, not KEYS: Redis keeps serving everyone
- * else meanwhile); resolves to how many there were. A cluster's keys are spread over its masters and SCAN walks
+ * Deletes every key that starts with `prefix`, a batch at a time; resolves to how many there were. A cluster's keys are spread over its masters and SCAN walks
  * one server, so each master is walked; there one UNLINK per key, pipelined, since a command naming several
  * keys must keep to one slot and a master holds thousands.
  */
@@ -125,7 +129,7 @@ export async function unlinkByPrefix(redis: SharedRedis, prefix: string): Promis
   const cluster = redis instanceof Cluster;
   let removed = 0;
   for (const server of cluster ? redis.nodes('master') : [redis]) {
-    for await (const keys of server.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+    for await (const keys of keysByPrefix(server, prefix)) {
       if (keys.length === 0) continue;
       if (!cluster) {
         removed += await server.unlink(...keys);

@@ -22,6 +22,19 @@ export function direct(server: RedisServer): Redis {
   return redis;
 }
 
+/** Runs `use` with a client of `server` of its own, closed after, however `use` went. */
+export async function onServer<T>(server: RedisServer, use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = direct(server);
+  try {
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** `master` or `slave`, as the server says of itself. */
+export const roleOf = (server: RedisServer): Promise<string> => onServer(server, async (redis) => ((await redis.call('ROLE')) as string[])[0]!);
+
 /** `count` free ports, all different: each is free when asked for, but none is bound until its server starts. */
 async function distinctPorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
@@ -50,6 +63,8 @@ export interface SentinelSetup {
   readonly name: string;
   /** The server the Sentinel names primary now. */
   primary(): Promise<RedisServer>;
+  /** Asks the Sentinel to fail over now, the primary still up (SENTINEL FAILOVER). */
+  failover(): Promise<void>;
   /** Resolves once the other server is a replica in sync with the primary, and the Sentinel knows it. */
   replicated(): Promise<void>;
   stop(): Promise<void>;
@@ -83,19 +98,16 @@ export function sentinelSetup(name = 'tally'): Promise<SentinelSetup> {
     // A failover needs a replica in sync that the Sentinel knows of.
     const replicated = async () => {
       const current = await primary();
-      const replica = direct(servers.find((server) => server !== current)!);
-      try {
-        await waitFor(async () => /master_link_status:up/.test(await replica.info('replication')), { timeoutMs: 15_000 });
-        await waitFor(
-          async () => {
-            const known = (await asked.call('SENTINEL', 'replicas', name)) as string[][];
-            return known.some((fields) => fields.join(',').includes('master-link-status,ok'));
-          },
-          { timeoutMs: 15_000 },
-        );
-      } finally {
-        replica.disconnect();
-      }
+      await onServer(servers.find((server) => server !== current)!, (replica) =>
+        waitFor(async () => /master_link_status:up/.test(await replica.info('replication')), { timeoutMs: 15_000 }),
+      );
+      await waitFor(
+        async () => {
+          const known = (await asked.call('SENTINEL', 'replicas', name)) as string[][];
+          return known.some((fields) => fields.join(',').includes('master-link-status,ok'));
+        },
+        { timeoutMs: 15_000 },
+      );
     };
     await replicated();
     return {
@@ -103,6 +115,7 @@ export function sentinelSetup(name = 'tally'): Promise<SentinelSetup> {
       sentinel,
       name,
       primary,
+      failover: async () => void (await asked.call('SENTINEL', 'FAILOVER', name)),
       replicated,
       async stop() {
         asked.disconnect();

@@ -82,11 +82,10 @@ const UNLIMITED_BUDGETS = {
  * (test/integration/cost-bucket.test.ts and shared-budget.test.ts test Redis itself, without the fallback.)
  */
 async function testStores(config: Config, options: TestServerOptions, hooks: OutageHooks): Promise<Stores> {
-  const url = options.redisUrl ?? process.env['REDIS_URL'];
-  const target = options.redisUrl ? undefined : config.redis;
-  if (!url && !target) return openStores(config, undefined, { hooks });
+  const target = options.redisUrl ?? config.redis ?? process.env['REDIS_URL'];
+  if (!target) return openStores(config, undefined, { hooks });
   const prefix = options.redisPrefix ?? `tally:test:${randomUUID()}:`;
-  const redis = openRedis(target ?? url!);
+  const redis = openRedis(target);
   // The client queues nothing while it connects (no offline queue): connected before the first request, or
   // degraded from the start as main.ts would be when Redis is not there.
   await connectWithin(redis, 2_500);
