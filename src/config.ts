@@ -97,6 +97,8 @@ const envSchema = z
     JWT_JWKS_URL: url(['https:', 'http:']),
     JWT_ISSUER: optionalString,
     JWT_AUDIENCE: optionalString,
+    // 30 days: what `npm run token` and the demo token are given. An identity provider's tokens live far less.
+    JWT_MAX_LIFETIME_SECONDS: integer(30 * 86_400, 60, 366 * 86_400),
     LOG_LEVEL: unsetIfEmpty(z.enum(LOG_LEVELS).optional()),
     UNBATCHED_LOADERS: unsetIfEmpty(z.enum(['true', 'false']).optional()),
     DISABLE_STAGES: optionalString.refine((value) => value === undefined || value.split(',').every((stage) => STAGES.includes(stage.trim() as Stage)), {
@@ -107,6 +109,11 @@ const envSchema = z
     WORKERS: integer(1, 1, 64),
     // Inside Kubernetes' default terminationGracePeriodSeconds (30 s), with room for a preStop delay and the close.
     SHUTDOWN_GRACE_MS: integer(25_000, 0, 600_000),
+    // What a slow or stalled client may hold (src/http/): a whole request's time, its headers' time, body bytes.
+    REQUEST_TIMEOUT_MS: integer(30_000, 1_000, 600_000),
+    HEADERS_TIMEOUT_MS: integer(10_000, 1_000, 600_000),
+    MAX_BODY_BYTES_IN_FLIGHT: integer(16 * 1024 * 1024, 100 * 1024, 1024 * 1024 * 1024),
+    MAX_BODY_BYTES_IN_FLIGHT_PER_CLIENT: integer(1024 * 1024, 100 * 1024, 1024 * 1024 * 1024),
     // Static limits on one operation (src/limits/): checked before execution, before any SQL.
     MAX_DOCUMENT_LENGTH: integer(100_000, 100, 10_000_000),
     MAX_TOKENS: integer(5_000, 10, 1_000_000),
@@ -185,6 +192,14 @@ const envSchema = z
     if (env.DATABASE_REPLICA_URLS && !env.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['DATABASE_REPLICA_URLS'], message: 'needs DATABASE_URL, the primary the replicas copy' });
     }
+    // node checks the headers' deadline against the smaller of the two and the whole request's against the larger,
+    // so a longer HEADERS_TIMEOUT_MS would quietly stretch the whole request's limit to it.
+    if (env.HEADERS_TIMEOUT_MS > env.REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: `must not be above REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS})` });
+    }
+    if (env.MAX_BODY_BYTES_IN_FLIGHT_PER_CLIENT > env.MAX_BODY_BYTES_IN_FLIGHT) {
+      ctx.addIssue({ code: 'custom', path: ['MAX_BODY_BYTES_IN_FLIGHT_PER_CLIENT'], message: `must not be above MAX_BODY_BYTES_IN_FLIGHT (${env.MAX_BODY_BYTES_IN_FLIGHT})` });
+    }
     if (env.JWT_SECRET && env.JWT_JWKS_URL) {
       ctx.addIssue({ code: 'custom', path: ['JWT_JWKS_URL'], message: 'set JWT_SECRET or JWT_JWKS_URL, not both' });
     }
@@ -213,9 +228,10 @@ export const DEVELOPMENT_JWT_SECRET = 'tally-development-secret-not-for-producti
 const DEFAULT_ISSUER = 'tally';
 const DEFAULT_AUDIENCE = 'tally-api';
 
+/** `maxLifetimeSeconds`: the longest a token may be valid for, from its `iat` (or now) to its `exp`. */
 export type JwtConfig =
-  | { kind: 'secret'; secret: string; issuer: string; audience: string; development: boolean }
-  | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
+  | { kind: 'secret'; secret: string; issuer: string; audience: string; maxLifetimeSeconds: number; development: boolean }
+  | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string; maxLifetimeSeconds: number };
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
@@ -253,6 +269,7 @@ export interface Config {
   readonly workers: number;
   /** After SIGTERM, how long requests in flight may take to finish before their connections are closed. */
   readonly shutdownGraceMs: number;
+  readonly http: HttpLimits;
   readonly limits: Limits;
   readonly budget: { readonly viewer: BudgetPolicy; readonly anonymous: BudgetPolicy };
   /** Peers whose X-Forwarded-For names the client; empty: the socket's peer is the client. */
@@ -310,6 +327,18 @@ export interface AddressRange {
   readonly address: string;
   readonly prefix: number;
   readonly family: 'ipv4' | 'ipv6';
+}
+
+/** What one client's connection may hold of the server before its request is whole (src/http/). */
+export interface HttpLimits {
+  /** The whole request, headers and body, must arrive within this; else 408 and the connection closes. */
+  readonly requestTimeoutMs: number;
+  /** The headers must arrive within this (a connection that sends nothing is closed after it too). */
+  readonly headersTimeoutMs: number;
+  /** Bytes of request bodies read and not yet handed on, in all: past it a body is refused with 503. */
+  readonly bodyBytesInFlight: number;
+  /** The same for one client (src/client-address.ts): past it, 429. */
+  readonly bodyBytesInFlightPerClient: number;
 }
 
 /** What one operation may be, before it runs (README "Limits" lists each with its code). */
@@ -388,12 +417,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const production = env.NODE_ENV === 'production';
   const jwt: JwtConfig = env.JWT_JWKS_URL
     ? // Both are present: the schema refuses JWT_JWKS_URL without them.
-      { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER!, audience: env.JWT_AUDIENCE! }
+      { kind: 'jwks', jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER!, audience: env.JWT_AUDIENCE!, maxLifetimeSeconds: env.JWT_MAX_LIFETIME_SECONDS }
     : {
         kind: 'secret',
         secret: env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
         issuer: env.JWT_ISSUER ?? DEFAULT_ISSUER,
         audience: env.JWT_AUDIENCE ?? DEFAULT_AUDIENCE,
+        maxLifetimeSeconds: env.JWT_MAX_LIFETIME_SECONDS,
         development: env.JWT_SECRET === undefined,
       };
   return Object.freeze({
@@ -423,6 +453,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     maxConcurrentRequests: env.MAX_CONCURRENT_REQUESTS,
     workers: env.WORKERS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    http: Object.freeze({
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+      bodyBytesInFlight: env.MAX_BODY_BYTES_IN_FLIGHT,
+      bodyBytesInFlightPerClient: env.MAX_BODY_BYTES_IN_FLIGHT_PER_CLIENT,
+    }),
     limits: Object.freeze({
       maxDocumentLength: env.MAX_DOCUMENT_LENGTH,
       maxTokens: env.MAX_TOKENS,

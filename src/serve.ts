@@ -6,7 +6,6 @@
  * WORKERS > 1 this process is the primary of that many such workers (src/cluster.ts).
  */
 import cluster from 'node:cluster';
-import { createServer as createHttpServer } from 'node:http';
 import { clusterMetrics, runPrimary, shareMetrics } from './cluster.js';
 import { createClientAddress } from './client-address.js';
 import { createPenaltyBox } from './penalty-box.js';
@@ -17,6 +16,7 @@ import { userByUsername } from './db/queries/users.js';
 import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
 import { drainer } from './drain.js';
 import { createEventBus } from './events.js';
+import { createNodeServer } from './http/node-server.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
@@ -95,7 +95,7 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     recentWriters: stores.writers,
     tracing: Boolean(tracing),
   });
-  const server = createHttpServer(
+  const server = createNodeServer(
     createRequestListener(yoga, {
       config,
       penaltyBox,
@@ -106,12 +106,8 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
       responseCache,
       costBucket: stores.costBucket,
     }),
+    config.http,
   );
-  // The whole request (headers and body) must arrive within this: a client trickling bytes cannot hold a socket.
-  server.requestTimeout = 30_000;
-  // Keep-alive sockets must outlive a load balancer's idle timeout, or it reuses one we just closed.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   const shutdown = drainer(server, config.shutdownGraceMs);
 
   // Idempotency keys are kept 24 hours; every instance sweeps a minute after start and hourly after that (two

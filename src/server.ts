@@ -1,16 +1,20 @@
 /**
  * The request path, in the order a request meets it:
  *
- *   HTTP (node:http, createRequestListener) → JSON body (100 KB, 413) src/http-body.ts
+ *   HTTP (node:http): request and headers timeouts, parser refusals  src/http/node-server.ts
+ *     → route, from the path alone: bad target or Host 400, unknown  src/http/route.ts, src/request/routes.ts
+ *       path 404, wrong method 405; everything after sees it
+ *     → JSON body (100 KB, 413; bytes in flight, 429/503)              src/http-body.ts, src/http/body-budget.ts
  *     → penalty box (a refused client asking again too soon waits)   src/penalty-box.ts
  *     → cached GET: a kept answer, or 304, before any GraphQL         src/cache/cached-get.ts, src/cache/
  *     → admission (so many at once, FIFO)                            src/admission.ts
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
- *     → unknown paths: 404                                           src/plugins/use-known-paths.ts
+ *     → unknown paths: 404, wrong methods 405 (yoga.fetch)           src/plugins/use-known-paths.ts
  *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
  *     → /healthz, /readyz                                            src/plugins/use-health.ts
  *     → only JSON POST bodies (CSRF); GET queries only if allowed    src/plugins/use-request-policy.ts
+ *     → parameters read: GET query string, POST JSON; malformed 400  src/plugins/use-request-params.ts, src/request/
  *     → auth: Bearer JWT → viewer; bad token = 401                   src/plugins/use-auth.ts, src/auth/jwt.ts
  *     → static limits: batch, document length, string variables,     src/plugins/use-operation-limits.ts, src/limits/
  *       tokens (parse), depth, aliases, directives, root fields,
@@ -53,6 +57,10 @@ import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
 import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
 import { useKnownPaths } from './plugins/use-known-paths.js';
+import { useRequestParams } from './plugins/use-request-params.js';
+import { GRAPHQL_PATH, UNQUEUED_PATHS } from './request/routes.js';
+import { withRoute } from './http/route.js';
+import { createBodyBudget } from './http/body-budget.js';
 import { useRequestId } from './plugins/use-request-id.js';
 import { createMaskError, useMaskedErrorReport } from './mask-error.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -129,10 +137,6 @@ export interface FrontOptions {
   readonly costBucket: CostBucket;
 }
 
-export const GRAPHQL_PATH = '/graphql';
-/** Answered however busy the server is (see src/admission.ts). */
-export const UNQUEUED_PATHS = ['/healthz', '/readyz', '/metrics'];
-
 export type TallyServer = YogaServerInstance<Record<string, unknown>, Context>;
 
 /** The schema's prices, sized once: the budget stage and the cached-GET front price with the same model. */
@@ -191,13 +195,14 @@ export function createServer(options: ServerOptions): TallyServer {
     context: createContext(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount, routing }),
     plugins: [
       useRequestId(),
-      useKnownPaths([GRAPHQL_PATH, ...UNQUEUED_PATHS]),
+      useKnownPaths(),
       useMaskedErrorReport(logger),
       useErrorLimit(limits.maxErrors),
       ...(hardening.fieldSuggestions ? [] : [useNoSuggestions()]),
       useObservability(options.metrics ?? createMetrics(database.pool), logger, GRAPHQL_PATH),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useRequestPolicy({ graphqlEndpoint: GRAPHQL_PATH, getQueries: hardening.getQueries }),
+      useRequestParams(),
       useAuth(options.verifyToken),
       ...(routing ? [routing.plugin] : []),
       // Before the persisted stage: a document sent to be registered is held to the length limit first.
@@ -232,8 +237,9 @@ export function createServer(options: ServerOptions): TallyServer {
 }
 
 /**
- * The node:http stack in front of yoga, as main.ts serves it: JSON body read (100 KB, else 413) → penalty box →
- * cached GET answers → admission → yoga. Exempt paths (health, metrics) skip the box and the queue.
+ * The node:http stack in front of yoga, as main.ts serves it: route → JSON body read (100 KB, else 413; bytes in
+ * flight bounded) → penalty box → cached GET answers → admission → yoga. Exempt paths (health, metrics) skip the
+ * box and the queue.
  */
 export function createRequestListener(yoga: TallyServer, front: FrontOptions): RequestListener {
   const { config, penaltyBox, clientAddress } = front;
@@ -254,5 +260,6 @@ export function createRequestListener(yoga: TallyServer, front: FrontOptions): R
         })
       : admitted;
   const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
-  return withParsedJsonBody(held);
+  const budget = createBodyBudget({ total: config.http.bodyBytesInFlight, perClient: config.http.bodyBytesInFlightPerClient });
+  return withRoute(withParsedJsonBody(held, { budget, clientAddress }));
 }

@@ -2,7 +2,7 @@
  * Bearer tokens: verified with jose against either a shared secret (HS256) or an identity provider's JWKS
  * (RS256/ES256), issuer and audience checked. A token's `sub` is the Tally user id.
  */
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '../config.js';
 import { parsePositiveId } from '../ids.js';
 
@@ -29,16 +29,24 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
       : createRemoteJWKSet(new URL(config.jwksUrl));
   const algorithms = config.kind === 'secret' ? ['HS256'] : ['RS256', 'ES256'];
   return async (token) => {
-    let subject: string | undefined;
+    let payload: JWTPayload;
     try {
       const options = { algorithms, issuer: config.issuer, audience: config.audience, requiredClaims: ['sub', 'exp'] };
-      const { payload } = key instanceof Promise ? await jwtVerify(token, await key, options) : await jwtVerify(token, key, options);
-      subject = payload.sub;
+      ({ payload } = key instanceof Promise ? await jwtVerify(token, await key, options) : await jwtVerify(token, key, options));
     } catch (error) {
       // jose's messages say what was wrong ("exp" claim timestamp check failed, signature verification failed)
       // without echoing the token, so they are safe to show.
       throw new InvalidTokenError(error instanceof Error ? error.message : 'invalid token');
     }
+    // jose checks that `exp` has not passed, not how far off it is: a token signed to expire in the year 33,000
+    // (or at 1e999, which JSON reads as Infinity) would be a credential for ever. From when it was issued (or now,
+    // when it says no earlier) to when it expires is at most JWT_MAX_LIFETIME_SECONDS.
+    const now = Math.floor(Date.now() / 1000);
+    const issued = typeof payload.iat === 'number' ? Math.min(payload.iat, now) : now;
+    if (!(payload.exp! - issued <= config.maxLifetimeSeconds)) {
+      throw new InvalidTokenError(`the token is valid for longer than ${config.maxLifetimeSeconds} s ("exp" too far after "iat")`);
+    }
+    const subject = payload.sub;
     const id = subject === undefined ? undefined : parsePositiveId(subject);
     if (id === undefined) throw new InvalidTokenError('"sub" claim is not a user id');
     return { id };

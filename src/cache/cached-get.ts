@@ -21,6 +21,7 @@ import type { Handler } from '../admission.js';
 import { bearerToken, type VerifyToken } from '../auth/jwt.js';
 import type { PersistedMode } from '../config.js';
 import { getOperationAST, parse } from 'graphql';
+import type { GraphQLParams } from 'graphql-yoga';
 import { rateLimitHeaders, type Budget, type Client } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
 import { writeJsonError } from '../http-errors.js';
@@ -28,6 +29,7 @@ import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
 import { documentFor, isPersistedId, persistedIdOf } from '../plugins/use-persisted-operations.js';
 import { requestIdFor } from '../plugins/use-request-id.js';
+import { getParams } from '../request/params.js';
 import type { DocumentStore } from '../store/document-store.js';
 import type { CachePolicy } from './policy.js';
 import { cacheHeaders, matchesEtag, type CachedAnswer, type ResponseCache } from './response-cache.js';
@@ -88,14 +90,13 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
    * The document this GET names, found as the persisted stage finds it (persistedIdOf, documentFor), or
    * undefined to leave the request to yoga, which answers whatever is wrong with it.
    */
-  async function documentOf(search: URLSearchParams): Promise<{ text: string; lasting: boolean } | undefined> {
-    const query = search.get('query');
-    if (query !== null && query !== '') {
+  async function documentOf(search: URLSearchParams, params: GraphQLParams): Promise<{ text: string; lasting: boolean } | undefined> {
+    const query = params.query;
+    if (query !== undefined) {
       if (!options.getQueries) return undefined;
       return options.mode === 'open' || options.trusted.has(sha256Hex(query)) ? { text: query, lasting: true } : undefined;
     }
-    const extensions = search.get('extensions');
-    const persisted = persistedIdOf({ extensions: extensions === null ? undefined : (JSON.parse(extensions) as Record<string, unknown>) }, search);
+    const persisted = persistedIdOf(params as GraphQLParams & Record<string, unknown>, search);
     if (!persisted || !isPersistedId(persisted.id)) return undefined;
     const text = await documentFor({ id: persisted.id, apq: persisted.apq }, options);
     return text === undefined ? undefined : { text, lasting: options.trusted.has(persisted.id) };
@@ -105,14 +106,14 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     const known = named.get(url);
     if (known) return known;
     const search = new URLSearchParams(url.slice(prefix.length));
-    const document = await documentOf(search);
+    // Read as the yoga stage reads it: a malformed parameter throws, and yoga answers it with its 400.
+    const params = getParams(search);
+    const document = await documentOf(search, params);
     if (document === undefined) return undefined;
-    const operationName = search.get('operationName') ?? undefined;
+    const { operationName } = params;
     const policy = cache.policyFor(document.text, operationName);
     if (!policy) return undefined;
-    const variablesText = search.get('variables');
-    const variables: unknown = variablesText === null || variablesText === '' ? {} : JSON.parse(variablesText);
-    if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) return undefined;
+    const variables = params.variables ?? {};
     const parsed = parse(document.text);
     const operation = getOperationAST(parsed, operationName);
     if (!operation) return undefined;
@@ -120,8 +121,8 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
       text: document.text,
       operationName,
       policy,
-      variables: variables as Record<string, unknown>,
-      cost: options.costModel.requested(parsed, operation, variables as Record<string, unknown>),
+      variables,
+      cost: options.costModel.requested(parsed, operation, variables),
       publicKey: policy.scope === 'PUBLIC' ? cache.keyOf(policy, document.text, operationName, variables, undefined) : undefined,
     };
     if (document.lasting) named.set(url, found);

@@ -16,6 +16,7 @@ import { LRUCache } from 'lru-cache';
 import type { DomainEvent } from '../events.js';
 import type { Metrics } from '../metrics.js';
 import type { ResponseStore } from '../store/response-store.js';
+import { canonicalJson } from './canonical-json.js';
 import type { CacheScope } from './directive.js';
 import { cachePolicyOf, type CachePolicy } from './policy.js';
 import { invalidatedBy } from './tags.js';
@@ -67,18 +68,6 @@ export interface ResponseCacheOptions {
 const MAX_POLICIES = 1_000;
 /** A joined miss never waits longer than this for its leader; it then runs itself. */
 const JOIN_TIMEOUT_MS = 5_000;
-
-/** JSON with object keys sorted: `{"a":1,"b":2}` and `{"b":2,"a":1}` are one key. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const object = value as Record<string, unknown>;
-  return `{${Object.keys(object)
-    .sort()
-    .filter((key) => object[key] !== undefined)
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`)
-    .join(',')}}`;
-}
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('base64url');
 

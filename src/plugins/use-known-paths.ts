@@ -1,22 +1,19 @@
 /**
- * Only the paths Tally serves are answered; anything else is 404. yoga on its own also runs GraphQL for
- * `/graphql/` and paths that merely end in `/graphql` (`/x/graphql`), which would bypass admission control and
- * the request log, both keyed on the exact path.
+ * Only the routes Tally serves are answered (src/request/routes.ts): an unknown path is 404, a method the path
+ * does not answer 405. The node:http front refuses these before yoga (src/http/route.ts); this stage holds the
+ * same rule for requests that reach yoga directly (yoga.fetch), where yoga on its own would also run GraphQL for
+ * `/graphql/` and paths that merely end in `/graphql` (`/x/graphql`).
  */
 import type { Plugin } from 'graphql-yoga';
+import { routeRefusal } from '../request/routes.js';
 
-export function useKnownPaths(paths: readonly string[]): Plugin {
-  const known = new Set(paths);
+export function useKnownPaths(): Plugin {
   return {
     onRequest(event) {
-      const { pathname } = event.url;
-      if (known.has(pathname)) return;
-      event.endResponse(
-        Response.json(
-          { errors: [{ message: `Nothing is served at ${pathname.slice(0, 100)}: GraphQL is at /graphql.`, extensions: { code: 'NOT_FOUND' } }] },
-          { status: 404 },
-        ),
-      );
+      const refusal = routeRefusal(event.request.method, event.url.pathname);
+      if (!refusal) return;
+      const { status, code, message, headers } = refusal;
+      event.endResponse(Response.json({ errors: [{ message, extensions: { code } }] }, { status, headers }));
     },
   };
 }

@@ -39,6 +39,13 @@ const MAX_INTROSPECTION_LISTS = 2;
  */
 const MAX_SCHEMA_SELECTIONS = 1;
 
+/**
+ * How deeply a request's variables and extensions may nest. The deepest input the schema takes is an input object
+ * in a list (`nodes(ids:)`, a mutation's `input`): 2 levels; no client needs 32. Beyond it nothing is walked
+ * further, so no later stage (the response cache's key, the cost, coercion) meets a value deeper than this.
+ */
+const MAX_JSON_DEPTH = 32;
+
 export function useOperationLimits({ limits, introspection, details }: OperationLimitOptions): Plugin {
   const refusals = new WeakMap<DocumentNode, readonly GraphQLError[]>();
 
@@ -101,9 +108,13 @@ export function useOperationLimits({ limits, introspection, details }: Operation
       if (typeof params.query === 'string' && params.query.length > limits.maxDocumentLength) {
         throw limitError('DOCUMENT_TOO_LARGE', 'The document is too long', { value: params.query.length, limit: limits.maxDocumentLength }, details);
       }
-      const longest = longestString(params.variables);
-      if (longest > limits.maxStringVariableLength) {
-        throw limitError('VARIABLE_TOO_LARGE', 'A variable holds too long a string', { value: longest, limit: limits.maxStringVariableLength }, details);
+      const variables = measureJson(params.variables);
+      if (variables.longestString > limits.maxStringVariableLength) {
+        throw limitError('VARIABLE_TOO_LARGE', 'A variable holds too long a string', { value: variables.longestString, limit: limits.maxStringVariableLength }, details);
+      }
+      const depth = Math.max(variables.depth, measureJson(params.extensions).depth);
+      if (depth > MAX_JSON_DEPTH) {
+        throw limitError('VARIABLES_TOO_DEEP', 'The variables or extensions nest too deeply', { value: depth, limit: MAX_JSON_DEPTH }, details);
       }
     },
 
@@ -138,14 +149,21 @@ function countTokens(source: string | Source): number {
   return count;
 }
 
-/** The length of the longest string anywhere in `value`, walked without recursion (JSON can nest deeply). */
-function longestString(value: unknown): number {
-  let longest = 0;
-  const pending: unknown[] = [value];
+/**
+ * The longest string anywhere in `value` and how deeply it nests (a scalar is 0 deep, `[]` 1), walked without
+ * recursion: a client's JSON can nest thousands deep in a 16 KB URL.
+ */
+function measureJson(value: unknown): { longestString: number; depth: number } {
+  let longestString = 0;
+  let depth = 0;
+  const pending: [unknown, number][] = [[value, 0]];
   while (pending.length > 0) {
-    const next = pending.pop();
-    if (typeof next === 'string') longest = Math.max(longest, next.length);
-    else if (next !== null && typeof next === 'object') for (const item of Object.values(next)) pending.push(item);
+    const [next, level] = pending.pop()!;
+    if (typeof next === 'string') longestString = Math.max(longestString, next.length);
+    else if (next !== null && typeof next === 'object') {
+      depth = Math.max(depth, level + 1);
+      for (const item of Object.values(next)) pending.push([item, level + 1]);
+    }
   }
-  return longest;
+  return { longestString, depth };
 }

@@ -7,6 +7,7 @@
  * (yoga refuses those itself, 405).
  */
 import type { Plugin } from 'graphql-yoga';
+import { isEncoded, JSON_MEDIA_TYPE, mediaTypeOf } from '../request/media-type.js';
 
 export interface RequestPolicyOptions {
   readonly graphqlEndpoint: string;
@@ -23,8 +24,10 @@ export function useRequestPolicy({ graphqlEndpoint, getQueries }: RequestPolicyO
       const { request, url } = event;
       if (url.pathname !== graphqlEndpoint) return;
       if (request.method === 'POST') {
-        const mediaType = request.headers.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase();
-        if (mediaType !== 'application/json') {
+        if (isEncoded(request.headers.get('content-encoding'))) {
+          // Read as sent, a gzip or br body would be an invalid JSON body; the client can send it uncoded.
+          event.endResponse(refusal(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body without a Content-Encoding: coded bodies are not read.', { 'accept-encoding': 'identity' }));
+        } else if (mediaTypeOf(request.headers.get('content-type')) !== JSON_MEDIA_TYPE) {
           event.endResponse(
             refusal(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send GraphQL requests as POST with "Content-Type: application/json" (other bodies are refused: a browser could send them from another site).', {
               accept: 'application/json',

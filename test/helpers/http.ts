@@ -1,9 +1,11 @@
 /**
- * A Tally server on a real socket, with the node:http stack src/main.ts serves (createRequestListener: JSON body
- * read, penalty box, cached GET answers, admission, yoga). Listens on 127.0.0.1 on an ephemeral port.
+ * A Tally server on a real socket, with the node:http server and stack src/main.ts serves (createNodeServer's
+ * timeouts and parser refusals; createRequestListener: route, JSON body read, penalty box, cached GET answers,
+ * admission, yoga). Listens on 127.0.0.1 on an ephemeral port.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createNodeServer } from '../../src/http/node-server.js';
 import { createRequestListener, type FrontOptions, type TallyServer } from '../../src/server.js';
 import type { GraphQLResponse } from './server.js';
 
@@ -15,7 +17,7 @@ export interface HttpServer {
 }
 
 export async function listenLikeMain(server: { yoga: TallyServer } & FrontOptions): Promise<HttpServer> {
-  const http = createHttpServer(createRequestListener(server.yoga, server));
+  const http = createNodeServer(createRequestListener(server.yoga, server), server.config.http);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return {

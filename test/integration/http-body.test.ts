@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES, withParsedJsonBody } from '../../src/http-body.js';
+import { createBodyBudget } from '../../src/http/body-budget.js';
 import { withCost } from '../helpers/assertions.js';
 import { createPost, createUser } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -14,7 +15,8 @@ beforeAll(async () => {
   server = await startTestServer();
   const author = await createUser(server.database.db, { username: 'writer' });
   await createPost(server.database.db, author.id, { body: 'hello' });
-  http = createServer(withParsedJsonBody(server.yoga));
+  const budget = createBodyBudget({ total: server.config.http.bodyBytesInFlight, perClient: server.config.http.bodyBytesInFlightPerClient });
+  http = createServer(withParsedJsonBody(server.yoga, { budget, clientAddress: server.clientAddress }));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -7,7 +7,8 @@ import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { PRIVATE_MAX_AGE, PUBLIC_MAX_AGE } from '../../src/cache/directive.js';
 import { cachePolicyOf } from '../../src/cache/policy.js';
-import { canonicalJson, matchesEtag } from '../../src/cache/response-cache.js';
+import { canonicalJson } from '../../src/cache/canonical-json.js';
+import { matchesEtag } from '../../src/cache/response-cache.js';
 import { memoryResponseStore } from '../../src/store/response-store.js';
 import { invalidatedBy, MAX_FEED_TAGS, tagsOf } from '../../src/cache/tags.js';
 import { schema } from '../../src/schema/index.js';
@@ -92,6 +93,13 @@ describe('keys and validators', () => {
   it('canonicalJson sorts object keys at every depth and leaves arrays in order', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, 1], c: null } })).toBe('{"a":{"c":null,"d":[2,1]},"b":1}');
     expect(canonicalJson({ a: undefined, b: 'x' })).toBe('{"b":"x"}');
+    expect(canonicalJson([1, undefined, { z: [], y: {} }, 'q"'])).toBe('[1,null,{"y":{},"z":[]},"q\\""]');
+  });
+
+  it('canonicalJson walks a value nested far deeper than the call stack allows (a client sends it)', () => {
+    const depth = 200_000;
+    const text = `${'['.repeat(depth)}{"b":1,"a":2}${']'.repeat(depth)}`;
+    expect(canonicalJson(JSON.parse(text))).toBe(`${'['.repeat(depth)}{"a":2,"b":1}${']'.repeat(depth)}`);
   });
 
   it('matchesEtag compares weakly, in lists, and with *', () => {

@@ -22,7 +22,7 @@ describe('loadConfig defaults', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.database).toEqual({ kind: 'pglite', dataDir: '.data/pglite' });
     expect(config.redis).toBeUndefined();
-    expect(config.jwt).toEqual({ kind: 'secret', secret: DEVELOPMENT_JWT_SECRET, issuer: 'tally', audience: 'tally-api', development: true });
+    expect(config.jwt).toEqual({ kind: 'secret', secret: DEVELOPMENT_JWT_SECRET, issuer: 'tally', audience: 'tally-api', maxLifetimeSeconds: 2_592_000, development: true });
     expect(config.logLevel).toBe('info');
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -117,7 +117,7 @@ describe('loadConfig defaults', () => {
 
   it('uses the JWKS of an identity provider when JWT_JWKS_URL is set', () => {
     const config = loadConfig({ JWT_JWKS_URL: 'https://idp.example/.well-known/jwks.json', JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'tally' });
-    expect(config.jwt).toEqual({ kind: 'jwks', jwksUrl: 'https://idp.example/.well-known/jwks.json', issuer: 'https://idp.example/', audience: 'tally' });
+    expect(config.jwt).toEqual({ kind: 'jwks', jwksUrl: 'https://idp.example/.well-known/jwks.json', issuer: 'https://idp.example/', audience: 'tally', maxLifetimeSeconds: 2_592_000 });
   });
 
   it('accepts a complete production configuration', () => {
