@@ -22,7 +22,8 @@
  *     → persisted operations: id → trusted document (manifests),     src/plugins/use-persisted-operations.ts,
  *       APQ hash → registered document (Redis); trusted mode          src/persisted/, src/store/document-store.ts
  *       refuses any other document
- *     → parse + validate (yoga's caches)
+ *     → parse + validate (yoga's caches); operation types the       src/plugins/use-known-operation-types.ts
+ *       schema has no root for fail validation
  *     → variables coerced by graphql-js (clear messages)             src/plugins/use-variable-coercion.ts
  *     → cost: priced (≤ MAX_COST), charged to the client's bucket     src/plugins/use-cost-budget.ts, src/cost/,
  *       (Redis, or in-process), 429 when short; refunded to the      src/store/cost-bucket.ts
@@ -58,6 +59,7 @@ import { useAuth } from './plugins/use-auth.js';
 import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
 import { useKnownPaths } from './plugins/use-known-paths.js';
 import { useRequestParams } from './plugins/use-request-params.js';
+import { useKnownOperationTypes } from './plugins/use-known-operation-types.js';
 import { GRAPHQL_PATH, UNQUEUED_PATHS } from './request/routes.js';
 import { withRoute } from './http/route.js';
 import { createBodyBudget } from './http/body-budget.js';
@@ -212,6 +214,7 @@ export function createServer(options: ServerOptions): TallyServer {
         trusted: options.trustedDocuments ?? loadTrustedDocuments(config.persisted.manifests),
         registered: options.documentStore ?? memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments }),
       }),
+      useKnownOperationTypes(),
       useVariableCoercion(),
       ...(config.disabledStages.has('budget')
         ? []
