@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { DEFAULT_MANIFEST } from '../src/config.js';
 import { writeLoadManifest } from './operations.js';
@@ -17,6 +18,8 @@ export interface ServerSpec {
   readonly env?: Record<string, string>;
   /** Run under `node --cpu-prof`, the profile written as `dir/name` when the process exits (profile.ts reads it). */
   readonly cpuProfile?: { readonly dir: string; readonly name: string };
+  /** Tally only: the checkout whose build runs (another commit's, to compare two builds); this one when not given. */
+  readonly checkout?: string;
 }
 
 export interface RunningServer {
@@ -61,7 +64,7 @@ function command(spec: ServerSpec): string[] {
       return [...TSX, 'loadtest/servers/mercurius.ts'];
     case 'tally':
     case 'tally-unbatched':
-      return servedAs();
+      return servedAs(spec.checkout ?? '.');
   }
 }
 
@@ -69,8 +72,8 @@ function command(spec: ServerSpec): string[] {
  * Tally runs as `npm run serve` runs it in production: that script's node flags (a young generation sized for a
  * server's allocation rate, see README) and entry point, read from package.json so the two cannot drift apart.
  */
-function servedAs(): string[] {
-  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+function servedAs(checkout: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(checkout, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const [program, ...args] = (scripts['serve'] ?? '').trim().split(/\s+/);
   if (program !== 'node' || args.length === 0) throw new Error('package.json "serve" must be "node [flags] <entry point>"');
   return args;
@@ -175,6 +178,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const port = await freePort();
   const profiling = spec.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfile.dir}`, `--cpu-prof-name=${spec.cpuProfile.name}`] : [];
   const child = spawn(process.execPath, [...profiling, ...command(spec)], {
+    ...(spec.checkout ? { cwd: spec.checkout } : {}),
     env: { ...process.env, ...environment(spec, port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

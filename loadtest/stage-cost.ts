@@ -1,6 +1,9 @@
 /**
- * `npm run loadtest:stages -- [--pairs N] [--rate R] [--duration S]`: what the limits, the cost report and the
- * budget (over Redis, round trips included) add to the feed's CPU per request, measured side by side.
+ * `npm run loadtest:stages -- [--pairs N] [--rate R] [--duration S] [--against DIR]`: what the limits, the cost
+ * report and the budget (over Redis, round trips included) add to the feed's CPU per request, measured side by side.
+ * With `--against DIR`, a checkout of another commit (`git worktree add DIR <rev>`, its `npm ci` done): what this
+ * build adds to the feed's CPU per request over that one's, every stage on in both: the way to measure a change to
+ * the request path on and off (loadtest/reports/stage-cost-against.md).
  *
  * The feed scenario measures its rows one after another, so a drift of the machine between two rows (another
  * process, PostgreSQL's own work, a noisy neighbour of the VM) reads as a difference between stages; on a
@@ -9,8 +12,9 @@
  * and the ratio of their CPU per request is taken within that pair; the pair is repeated with the two swapped
  * (which starts first, which port), and the report gives every pair's ratio and their mean.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { SEED_SIZES } from '../src/db/seed.js';
@@ -24,11 +28,28 @@ const log = (line: string) => console.log(`[stage-cost] ${line}`);
 /** The issue's bound on what the limits, the cost report and the budget may add: ratio to the baseline. */
 const GOAL = 1.05;
 
-const BASELINE = { label: 'Tally without limits or budget', env: STAGE_ENVS.withoutLimitsOrBudget };
-const VARIANTS = [
+interface Variant {
+  readonly label: string;
+  readonly env: Record<string, string>;
+  /** The checkout whose build runs; this one when not given. */
+  readonly checkout?: string;
+}
+
+const BASELINE: Variant = { label: 'Tally without limits or budget', env: STAGE_ENVS.withoutLimitsOrBudget };
+const VARIANTS: Variant[] = [
   { label: 'Tally (limits, cost report, budget over Redis)', env: STAGE_ENVS.all },
   { label: 'Tally without the budget (limits only)', env: STAGE_ENVS.withoutBudget },
 ];
+
+/** This build against another checkout's, every stage on in both. */
+function againstCheckout(checkout: string): { baseline: Variant; variants: Variant[] } {
+  const revision = execFileSync('git', ['-C', checkout, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80);
+  const current = execFileSync('git', ['log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
+  return {
+    baseline: { label: `Tally at ${revision}`, env: STAGE_ENVS.all, checkout },
+    variants: [{ label: `Tally at ${current} (this checkout, with its changes)`, env: STAGE_ENVS.all }],
+  };
+}
 
 interface Side {
   readonly requests: number;
@@ -73,8 +94,11 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '150' },
       duration: { type: 'string', default: '20' },
       out: { type: 'string', default: 'loadtest/reports' },
+      against: { type: 'string' },
     },
   });
+  const checkout = values.against === undefined ? undefined : resolve(values.against);
+  const { baseline, variants } = checkout ? againstCheckout(checkout) : { baseline: BASELINE, variants: VARIANTS };
   const [pairs, rate, duration] = [Number(values.pairs), Number(values.rate), Number(values.duration)];
   for (const [flag, value] of [['pairs', pairs], ['rate', rate], ['duration', duration]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 10_000) throw new Error(`--${flag} must be a whole number from 1`);
@@ -84,19 +108,25 @@ async function main(): Promise<void> {
   const database = 'tally_loadtest_load';
   await prepareDatabase(database, SEED_SIZES.load, log);
   buildTally(log);
+  if (checkout) {
+    log(`building the checkout to compare with (${checkout})`);
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
 
   const lines: string[] = [];
   const summary: string[] = [];
   let verdict = '';
-  for (const variant of VARIANTS) {
+  for (const variant of variants) {
     const ratios: number[] = [];
-    lines.push(`### ${variant.label} ÷ ${BASELINE.label}`, '', '| pair | first started | variant µs/request | baseline µs/request | variant p99 ms | baseline p99 ms | ratio |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(`### ${variant.label} ÷ ${baseline.label}`, '', '| pair | first started | variant µs/request | baseline µs/request | variant p99 ms | baseline p99 ms | ratio |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
     for (let pair = 1; pair <= pairs; pair += 1) {
       // Swapped every other pair: which process starts first and which port it gets must not decide the result.
-      const order = pair % 2 === 1 ? [variant, BASELINE] : [BASELINE, variant];
+      const order = pair % 2 === 1 ? [variant, baseline] : [baseline, variant];
       const servers: RunningServer[] = [];
       try {
-        for (const each of order) servers.push(await startServer({ kind: 'tally', databaseUrl: databaseUrl(database), env: each.env }));
+        for (const each of order) {
+          servers.push(await startServer({ kind: 'tally', databaseUrl: databaseUrl(database), env: each.env, ...(each.checkout ? { checkout: each.checkout } : {}) }));
+        }
         const sides = await measurePair(servers, rate, duration);
         const [mine, base] = order[0] === variant ? [sides[0]!, sides[1]!] : [sides[1]!, sides[0]!];
         const ratio = mine.cpuMicrosPerRequest / base.cpuMicrosPerRequest;
@@ -111,13 +141,16 @@ async function main(): Promise<void> {
     const spread = Math.sqrt(ratios.reduce((sum, ratio) => sum + (ratio - mean) ** 2, 0) / Math.max(1, ratios.length - 1) / ratios.length);
     lines.push('', `Mean ratio ${mean.toFixed(3)} (standard error ${spread.toFixed(3)}): ${((mean - 1) * 100).toFixed(1)}% CPU per request.`, '');
     summary.push(`| ${variant.label} | ${((mean - 1) * 100).toFixed(1)}% ± ${(spread * 100).toFixed(1)} | ${ratios.length} |`);
-    if (variant === VARIANTS[0]) verdict = `${mean < GOAL ? 'holds' : 'MISSED'}: the limits, the cost report and the budget (Redis round trip included) add < 5% CPU per request (mean ratio ${mean.toFixed(3)})`;
+    if (variant === variants[0]) {
+      const what = checkout ? `this build adds to ${baseline.label}` : 'the limits, the cost report and the budget (Redis round trip included) add';
+      verdict = `${mean < GOAL ? 'holds' : 'MISSED'}: ${what} < 5% CPU per request (mean ratio ${mean.toFixed(3)})`;
+    }
   }
 
   const report = [
-    '# Stage cost: what the limits and the budget add to the feed, side by side',
+    checkout ? `# Build cost: what this build adds to the feed over ${baseline.label}, side by side` : '# Stage cost: what the limits and the budget add to the feed, side by side',
     '',
-    `${new Date().toISOString()}. Each variant runs at the same time as ${BASELINE.label}, both sent the feed (\`${NEWEST_POSTS_TALLY}\`) by its manifest id in trusted mode, to ${rate} requests/s each (25 connections, paced) for ${duration} s after a 3 s warm-up, on the \`load\` data in PostgreSQL, Redis at 127.0.0.1; the order swaps every pair. CPU is the server process's (user + system) over the measured run, divided by the requests it answered. Goal: the limits, the cost report and the budget add < 5%.`,
+    `${new Date().toISOString()}, Node ${process.version}. Each variant runs at the same time as ${baseline.label}, both sent the feed (\`${NEWEST_POSTS_TALLY}\`) by its manifest id in trusted mode, to ${rate} requests/s each (25 connections, paced) for ${duration} s after a 3 s warm-up, on the \`load\` data in PostgreSQL, Redis at 127.0.0.1; the order swaps every pair. CPU is the server process's (user + system) over the measured run, divided by the requests it answered. Goal: ${checkout ? 'this build adds' : 'the limits, the cost report and the budget add'} < 5%.`,
     '',
     `Goal ${verdict}.`,
     '',
@@ -128,9 +161,10 @@ async function main(): Promise<void> {
     ...lines,
   ].join('\n');
   mkdirSync(values.out, { recursive: true });
-  writeFileSync(join(values.out, 'stage-cost.md'), `${report}\n`);
+  const file = join(values.out, checkout ? 'stage-cost-against.md' : 'stage-cost.md');
+  writeFileSync(file, `${report}\n`);
   log(verdict);
-  log(`report: ${join(values.out, 'stage-cost.md')}`);
+  log(`report: ${file}`);
 }
 
 main().catch((error: unknown) => {
