@@ -43,11 +43,10 @@ const VARIANTS: Variant[] = [
 
 /** This build against another checkout's, every stage on in both. */
 function againstCheckout(checkout: string): { baseline: Variant; variants: Variant[] } {
-  const revision = execFileSync('git', ['-C', checkout, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80);
-  const current = execFileSync('git', ['log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
+  const revision = (where: string) => execFileSync('git', ['-C', where, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
   return {
-    baseline: { label: `Tally at ${revision}`, env: STAGE_ENVS.all, checkout },
-    variants: [{ label: `Tally at ${current} (this checkout, with its changes)`, env: STAGE_ENVS.all }],
+    baseline: { label: `Tally at ${revision(checkout)}`, env: STAGE_ENVS.all, checkout },
+    variants: [{ label: `Tally at ${revision('.')} (this checkout, with its changes)`, env: STAGE_ENVS.all }],
   };
 }
 
