@@ -4,7 +4,7 @@
 # Stage 1 compiles TypeScript with every dependency installed; stage 2 starts again from the slim base and takes
 # only dist/ and a node_modules installed without devDependencies (no compiler, linters, load-test peers).
 
-FROM node:20-bookworm-slim AS build
+FROM node:26-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,12 +13,12 @@ COPY src ./src
 COPY persisted-queries ./persisted-queries
 RUN npm run build
 
-FROM node:20-bookworm-slim AS production-dependencies
+FROM node:26-trixie-slim AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:20-bookworm-slim
+FROM node:26-trixie-slim
 ENV NODE_ENV=production \
     PORT=4000 \
     # GraphQL requests allocate many short-lived objects: 64 MB semi-spaces cut the scavenger's share of CPU

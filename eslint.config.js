@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   // test/clients/: what relay-compiler and graphql-codegen write (npm run clients:build), committed as written.
   {
-    ignores: ['dist/', 'node_modules/', '.data/', 'coverage/', 'loadtest/reports/', 'src/db/migrations/', 'test/clients/relay/__generated__/', 'test/clients/codegen/gql/'],
+    ignores: ['dist/', 'node_modules/', '.node/', '.data/', 'coverage/', 'loadtest/reports/', 'src/db/migrations/', 'test/clients/relay/__generated__/', 'test/clients/codegen/gql/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -5,9 +5,11 @@
 #   3. `kubectl kustomize deploy/k8s` renders the manifests, and each rendered object names the kind, the
 #      probes, resources and the preStop delay the production guide promises;
 #   4. the PgBouncer entrypoint parses (sh -n) and renders its config as the container would;
-#   5. the production image's contents work: the compiled server, with production dependencies only (what the
+#   5. the image's Node line: every stage of the Dockerfile starts from node:<major>-…, the major of .node-version,
+#      which package.json's engines allow;
+#   6. the production image's contents work: the compiled server, with production dependencies only (what the
 #      Dockerfile's last stage holds: dist/ and `npm ci --omit=dev`), starts in production mode, answers /healthz
-#      and /graphql, and exits 0 on SIGTERM.
+#      and /graphql, and exits 0 on SIGTERM (scripts/smoke.sh).
 # Installs yamllint, docker-compose and kubectl from Debian's packages when they are missing (needs root then).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,12 +50,7 @@ grep -q '^kind: Job$' deploy/k8s/migrate-job.yaml || die "deploy/k8s/migrate-job
 log "PgBouncer entrypoint"
 sh -n deploy/pgbouncer/entrypoint.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/tally-check-deploy.XXXXXX")
-server_pid=''
-cleanup() {
-  [[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'rm -rf "$work"' EXIT
 # The entrypoint itself, with a stand-in for pgbouncer that shows the config it was handed.
 mkdir -p "$work/bin" "$work/run"
 printf '#!/bin/sh\ncat "$1"\n' > "$work/bin/pgbouncer"
@@ -69,30 +66,25 @@ if PGBOUNCER_DATABASE_HOST='x;rm' PGBOUNCER_USER=a PGBOUNCER_PASSWORD=b PGBOUNCE
   die "the PgBouncer entrypoint took a host name that is not one"
 fi
 
+log "the image's Node line"
+pinned=$(tr -d ' \n\r' < .node-version)
+majors=$(sed -nE 's/^FROM node:([0-9]+)[.-].*/\1/p' Dockerfile | sort -u)
+stages=$(grep -c '^FROM ' Dockerfile)
+[[ $(grep -cE '^FROM node:[0-9]+' Dockerfile) == "$stages" ]] || die "every Dockerfile stage must start FROM node:<major>-…"
+[[ $majors == "${pinned%%.*}" ]] || die "the Dockerfile builds on Node $(echo $majors), .node-version pins $pinned"
+node -e '
+  const engines = require("./package.json").engines.node;
+  const major = process.argv[1];
+  if (!engines.split("||").some((range) => range.trim().startsWith(`^${major}.`))) {
+    console.error(`package.json engines (${engines}) do not allow Node ${major}, the line the image builds on`);
+    process.exit(1);
+  }' "$majors" || die "engines and the image disagree"
+
 log "the image's contents: dist/ and production dependencies only"
 npm run -s build
 mkdir -p "$work/app"
 cp package.json package-lock.json "$work/app/"
 cp -r dist "$work/app/dist"
 (cd "$work/app" && npm ci --omit=dev --no-audit --no-fund --silent </dev/null)
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-(cd "$work/app" && exec env -i PATH="$PATH" HOME="$work" NODE_ENV=production PORT="$port" HOST=127.0.0.1 \
-  JWT_SECRET=check-deploy-secret-of-at-least-32-chars JWT_ISSUER=tally JWT_AUDIENCE=tally-api \
-  PGLITE_DIR=memory:// LOG_LEVEL=warn node --max-semi-space-size=64 dist/src/main.js >"$work/server.log" 2>&1) &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || die "the compiled server exited: $(cat "$work/server.log")"
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || die "no /healthz: $(cat "$work/server.log")"
-# Production runs trusted documents only: Tally's own NewestPosts, by its id.
-id=$(node -p "require('./persisted-queries/manifest.json').operations.find((o) => o.name === 'NewestPosts').id")
-answer=$(curl -fsS "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -d "{\"documentId\":\"$id\",\"variables\":{\"first\":1}}")
-grep -q '"posts"' <<<"$answer" || die "the persisted NewestPosts did not answer: $answer"
-kill -TERM "$server_pid"
-code=0
-wait "$server_pid" || code=$?
-server_pid=''
-((code == 0)) || die "the compiled server exited $code on SIGTERM: $(cat "$work/server.log")"
+bash scripts/smoke.sh "$work/app"
 log "ok"

@@ -10,6 +10,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { unsupportedNode } from '../src/runtime.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,6 +19,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  // A suite that passes on a Node.js Tally does not run on proves nothing about the ones it does.
+  const unsupported = unsupportedNode(process.version);
+  if (unsupported) throw new Error(unsupported);
   const dir = mkdtempSync(join(tmpdir(), 'tally-test-'));
   const template = join(dir, 'template.tar');
   if (!process.env['DATABASE_URL']) {

@@ -3,13 +3,13 @@
  * listing what is wrong, if any fails. Read-only.
  */
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { openForCli } from './database.js';
 import { checkLedger } from '../ledger/check-ledger.js';
 import { CliError, runCli } from './run.js';
 
 await runCli(async () => {
   const config = loadConfig();
-  const database = await openDatabase(config.database);
+  const database = await openForCli(config);
   try {
     const violations = await checkLedger(database.db);
     if (violations.length > 0) {

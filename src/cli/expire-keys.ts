@@ -3,13 +3,13 @@
  * hourly on its own; for a cron job when servers run with it off or seldom restart.
  */
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { openForCli } from './database.js';
 import { KEY_RETENTION_HOURS, removeExpiredKeys } from '../ledger/idempotency.js';
 import { runCli } from './run.js';
 
 await runCli(async () => {
   const config = loadConfig();
-  const database = await openDatabase(config.database);
+  const database = await openForCli(config);
   try {
     const removed = await removeExpiredKeys(database.db);
     console.log(`removed ${removed} idempotency keys older than ${KEY_RETENTION_HOURS} hours`);

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { openForCli } from './database.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { SEED_SIZES, seed, type SeedSize, type SeedSizeName } from '../db/seed.js';
 import { CliError, runCli } from './run.js';
@@ -22,7 +22,7 @@ await runCli(async () => {
     size.ledgerEntries = Number(match[1]) * ({ k: 1_000, m: 1_000_000 }[match[2]?.toLowerCase() ?? ''] ?? 1);
   }
   const config = loadConfig();
-  const database = await openDatabase(config.database);
+  const database = await openForCli(config, { create: true });
   try {
     await migrateDatabase(database);
     const started = performance.now();

@@ -4,7 +4,7 @@
  */
 import { signToken } from '../auth/jwt.js';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { openForCli } from './database.js';
 import { userByUsername } from '../db/queries/users.js';
 import { CliError, runCli } from './run.js';
 
@@ -12,7 +12,7 @@ await runCli(async () => {
   const username = process.argv[2];
   if (!username) throw new CliError('usage: npm run token -- <username>');
   const config = loadConfig();
-  const database = await openDatabase(config.database);
+  const database = await openForCli(config);
   try {
     const user = await userByUsername(database.db, username);
     if (!user) throw new CliError(`no user "${username}" in the ${database.kind} database`);
