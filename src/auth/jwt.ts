@@ -16,6 +16,9 @@ export class InvalidTokenError extends Error {
 
 export type VerifyToken = (token: string) => Promise<Viewer>;
 
+/** How much longer than JWT_MAX_LIFETIME_SECONDS a token may be valid for and still be taken (see below). */
+const LIFETIME_LEEWAY_SECONDS = 60;
+
 /** The token of an `Authorization: Bearer <token>` header; undefined when the header is not of that form. */
 export const bearerToken = (header: string | null | undefined): string | undefined =>
   header ? /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header)?.[1] : undefined;
@@ -41,9 +44,11 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
     // jose checks that `exp` has not passed, not how far off it is: a token signed to expire in the year 33,000
     // (or at 1e999, which JSON reads as Infinity) would be a credential for ever. From when it was issued (or now,
     // when it says no earlier) to when it expires is at most JWT_MAX_LIFETIME_SECONDS.
+    // LIFETIME_LEEWAY_SECONDS: an issuer reads its clock once for `iat` and again for `exp` (jose's SignJWT does), so
+    // a token signed for exactly the maximum can come out a second longer.
     const now = Math.floor(Date.now() / 1000);
     const issued = typeof payload.iat === 'number' ? Math.min(payload.iat, now) : now;
-    if (!(payload.exp! - issued <= config.maxLifetimeSeconds)) {
+    if (!(payload.exp! - issued <= config.maxLifetimeSeconds + LIFETIME_LEEWAY_SECONDS)) {
       throw new InvalidTokenError(`the token is valid for longer than ${config.maxLifetimeSeconds} s ("exp" too far after "iat")`);
     }
     const subject = payload.sub;

@@ -3,6 +3,7 @@
  */
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { expect } from 'vitest';
+import type { TextResponse } from './raw-http.js';
 
 /** Signs of leaked internals: a stack frame, a source path, a stack property. */
 const INTERNALS = [/\n\s+at /, /"stack"/, /\bat .*\.(ts|js):\d+/, /node_modules/, /\/src\//];
@@ -28,3 +29,13 @@ export const withCost = <T extends object>(body: T) => ({ ...body, extensions: {
 
 const ANY_NUMBER: unknown = expect.any(Number);
 const ANY_COST: unknown = expect.objectContaining({ requestedQueryCost: ANY_NUMBER, actualQueryCost: ANY_NUMBER });
+
+/** A refusal answered as JSON with `code`; its extensions. */
+export function expectJsonError(response: TextResponse | undefined, status: number, code: string): Record<string, unknown> {
+  expect(response?.status, `status line of ${JSON.stringify(response)}`).toBe(status);
+  expect(response!.headers['content-type']).toMatch(/^application\/json/);
+  const body = JSON.parse(response!.body) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+  expect(body.errors[0]!.extensions['code']).toBe(code);
+  expect(body.errors[0]!.message).toEqual(expect.any(String));
+  return body.errors[0]!.extensions;
+}

@@ -287,3 +287,7 @@ function openRaw(port: number, localAddress: string | undefined): RawConnection 
     destroy: () => socket.destroy(),
   };
 }
+
+/** The head of a JSON POST to /graphql declaring `contentLength` bytes of body: what a stalled client sends first. */
+export const jsonPostHead = (contentLength: number) =>
+  `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
