@@ -43,6 +43,9 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     onPoolError: (error) => logger.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool replaces it'),
   });
 
+  if (database.movedAside) {
+    logger.warn({ dataDir: config.database.kind === 'pglite' ? config.database.dataDir : undefined, movedAside: database.movedAside }, 'the embedded database was made by another PostgreSQL major (an older PGlite): kept aside, starting afresh');
+  }
   if (config.database.kind === 'pglite') {
     // The embedded default sets itself up: a newcomer runs `npm start` and nothing else.
     await migrateDatabase(database);

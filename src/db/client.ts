@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'drizzle-orm/logger';
 import { sql, type SQL, type TablesRelationalConfig } from 'drizzle-orm';
 import { drizzle as drizzlePg, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
@@ -12,6 +12,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransactionConfig } from 'drizzle-
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import type { Config } from '../config.js';
+import { openPgliteDir } from './pglite-dir.js';
 
 /** Queries are built with drizzle's SQL-like builder only; no relational query API, so no schema to extract. */
 export type Db = PgDatabase<PgQueryResultHKT>;
@@ -36,6 +37,8 @@ export interface Database {
   readonly pool: pg.Pool | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** PGlite: where a data folder of another PostgreSQL major was moved aside on opening (src/db/pglite-dir.ts). */
+  readonly movedAside?: string | undefined;
 }
 
 /** Where a request's statements go: the primary, or a replica for a read-only operation (src/db/read-routing.ts). */
@@ -189,10 +192,11 @@ export async function openDatabase(config: DatabaseConfig, options: DatabaseOpti
   }
 
   let client = options.pglite;
+  let movedAside: string | undefined;
   if (!client) {
     // A URL (memory://, idb://) is PGlite's to read, not a path: dirname('memory://x') is a "memory:" folder.
     if (!/^[a-z]+:\/\//.test(config.dataDir)) mkdirSync(dirname(config.dataDir), { recursive: true });
-    client = await PGlite.create(config.dataDir);
+    ({ pglite: client, movedAside } = await openPgliteDir(config.dataDir));
   }
   const pglite = client;
   const db = drizzlePglite(pglite, { logger });
@@ -202,6 +206,7 @@ export async function openDatabase(config: DatabaseConfig, options: DatabaseOpti
     kind: 'pglite',
     replicated: false,
     pool: undefined,
+    movedAside,
     async ping() {
       await pglite.query('select 1');
     },
