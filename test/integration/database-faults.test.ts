@@ -18,7 +18,7 @@ import { codesOf, globalId } from '../helpers/assertions.js';
 import { createPosts, createUser } from '../helpers/factories.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../helpers/server.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const url = process.env['DATABASE_URL'];
 
@@ -48,6 +48,28 @@ function chainOf(err: unknown): { codes: unknown[]; messages: unknown[] } {
   return { codes, messages };
 }
 
+/**
+ * Until a statement on the test database waits on a lock (PostgreSQL's own view of it, pg_stat_activity), asked on a
+ * connection of its own: the moment a request is blocked, instead of a guessed sleep.
+ */
+async function untilWaitingOnLock(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await waitFor(
+      async () => {
+        const { rows } = await client.query<{ waiting: number }>(
+          "select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+        );
+        return rows[0]!.waiting > 0;
+      },
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 /** Holds `lock` (an SQL statement run in an open transaction) on the test database until `release` is called. */
 async function hold(databaseUrl: string, lock: string): Promise<{ release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -63,14 +85,14 @@ async function hold(databaseUrl: string, lock: string): Promise<{ release(): Pro
 }
 
 /**
- * Sends a request while `lock` is held, so that its statement waits on the lock, and cuts the proxy 150 ms in:
+ * Sends a request while `lock` is held, so that its statement waits on the lock, and cuts the proxy once it does:
  * the connection is lost mid-statement. PostgreSQL is reachable again and the lock released before it returns.
  */
 async function cutWhileHeld<T>(proxy: TcpProxy, databaseUrl: string, lock: string, send: () => Promise<T>): Promise<T> {
   const held = await hold(databaseUrl, lock);
   try {
     const pending = send();
-    await sleep(150);
+    await untilWaitingOnLock(databaseUrl);
     await proxy.down();
     return await pending;
   } finally {
@@ -186,7 +208,7 @@ describe.runIf(url)('database faults (PostgreSQL)', () => {
       try {
         holding = server.graphql(POSTS);
         // The first request has the only connection, and waits on the lock.
-        await sleep(100);
+        await untilWaitingOnLock(server.url!);
         waiting = await server.graphql(`{ user(username: "anyone") { id } }`, { headers: { 'x-request-id': 'pool-wait-1' } });
       } finally {
         await lock.release();
