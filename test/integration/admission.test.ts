@@ -32,11 +32,14 @@ async function heldServer(limit: number) {
       { limit, exempt: ['/healthz'] },
     ),
   );
+  // Every request node has parsed, queued or not: what a test waits on to know a request has arrived.
+  const arrived: string[] = [];
+  http.on('request', (request: IncomingMessage) => arrived.push(String(request.headers['x-name'])));
   await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
   const address = http.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const send = (name: string, path = '/graphql') => fetch(`${base}${path}`, { headers: { 'x-name': name } }).then((response) => response.text());
-  return { started, send, base };
+  return { started, send, base, arrived };
 }
 
 const until = (condition: () => boolean) => waitFor(condition, { timeoutMs: 2_000, intervalMs: 10 });
@@ -91,7 +94,7 @@ describe('admission', () => {
   });
 
   it('gives no turn to a client that left while waiting', async () => {
-    const { started, send, base } = await heldServer(1);
+    const { started, send, base, arrived } = await heldServer(1);
     const first = send('first');
     await until(() => started.length === 1);
     // A waiting client that closes its connection before its turn.
@@ -99,10 +102,10 @@ describe('admission', () => {
     const leaving = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers: { 'x-name': 'left' } });
     leaving.on('error', () => undefined);
     leaving.end();
-    await sleep(50);
+    await until(() => arrived.includes('left'));
     leaving.destroy();
     const next = send('next');
-    await sleep(50);
+    await until(() => arrived.includes('next'));
     started[0]!.answer();
     await first;
     await until(() => started.length === 2);
@@ -140,6 +143,7 @@ describe('admission', () => {
       leaving.destroy();
     });
     await Promise.all(leavers);
+    // Not an event to wait for: the window in which a turn wrongly ended early would let a third one run.
     await sleep(700);
     expect(running).toBe(0);
     expect(most).toBe(2);
