@@ -31,7 +31,7 @@ import { redisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startTraffic, type Traffic } from '../helpers/traffic.js';
-import { sleep } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const url = process.env['DATABASE_URL'];
 const CLIENTS = 16;
@@ -118,11 +118,14 @@ describe.runIf(url)('faults under load (PostgreSQL)', () => {
     await proxy?.close();
   });
 
-  /** Traffic for a second, `fault` (resolving when the service is back), then traffic until recovery is due. */
+  /**
+   * Traffic until every client has been answered a few times, `fault` (resolving when the service is back), then
+   * traffic until recovery is due.
+   */
   async function underTraffic(fault: () => Promise<void>): Promise<{ traffic: Traffic; restoredAt: number }> {
     lines.length = 0;
     const traffic = startTraffic(http.base, users);
-    await sleep(1_000);
+    await waitFor(() => traffic.answers.length >= CLIENTS * 4, { timeoutMs: 10_000, intervalMs: 20 });
     await fault();
     const restoredAt = traffic.now();
     await sleep(RECOVERY_MS + 1_000);
@@ -199,7 +202,8 @@ describe.runIf(url)('SIGTERM under load (src/main.ts on PostgreSQL)', () => {
     const main = await startMain({ DATABASE_URL: testDb.url! });
     try {
       const traffic = startTraffic(`http://127.0.0.1:${main.port}`, users);
-      await sleep(1_500);
+      // Signalled once every client is in its stride: more than two answers each.
+      await waitFor(() => traffic.answers.length > CLIENTS * 3, { timeoutMs: 15_000, intervalMs: 20 });
       const signalledAt = traffic.now();
       main.child.kill('SIGTERM');
       const exit = await main.exited;
