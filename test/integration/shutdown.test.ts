@@ -4,6 +4,7 @@
  * yoga server (and a plain handler for a response already under way), then src/main.ts itself, as a process
  * that gets SIGTERM with a request in flight on a keep-alive connection.
  */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -13,7 +14,7 @@ import { drainer } from '../../src/drain.js';
 import { withCost } from '../helpers/assertions.js';
 import { startMain, type MainProcess } from '../helpers/main-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { sleep } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BODY = JSON.stringify({ query: '{ posts(first: 1) { pageInfo { hasNextPage } } }' });
 const ANSWER = withCost({ data: { posts: { pageInfo: { hasNextPage: false } } } });
@@ -30,7 +31,7 @@ interface Answer {
  * POSTs BODY on the agent's connection. With `hold`, only the first bytes go out until `hold` resolves: a request
  * the server has begun but cannot answer yet (it waits for the rest of the body).
  */
-function post(port: number, agent: Agent, hold?: Promise<void>): { sent: Promise<void>; answer: Promise<Answer> } {
+function post(port: number, agent: Agent, hold?: Promise<void>): { begun: Promise<void>; sent: Promise<void>; answer: Promise<Answer> } {
   const request = httpRequest({
     host: '127.0.0.1',
     port,
@@ -54,11 +55,26 @@ function post(port: number, agent: Agent, hold?: Promise<void>): { sent: Promise
   });
   if (!hold) {
     request.end(BODY);
-    return { sent: Promise.resolve(), answer };
+    return { begun: Promise.resolve(), sent: Promise.resolve(), answer };
   }
-  request.write(BODY.slice(0, 10));
+  // Resolves once the head and the body's first bytes are handed to the kernel.
+  const begun = new Promise<void>((resolve) => request.write(BODY.slice(0, 10), () => resolve()));
   const sent = hold.then(() => void request.end(BODY.slice(10)));
-  return { sent, answer };
+  return { begun, sent, answer };
+}
+
+/**
+ * Until the server listening on `port`, in another process, has read everything sent to it: every established
+ * connection to the port with nothing left in its receive queue (the kernel's own count, from `ss`).
+ */
+function untilServerRead(port: number): Promise<void> {
+  return waitFor(
+    () => {
+      const lines = execFileSync('ss', ['-tnH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      return lines.length > 0 && lines.every((line) => line.trim().split(/\s+/)[0] === '0');
+    },
+    { timeoutMs: 5_000, intervalMs: 10 },
+  );
 }
 
 const closed = (socket: Socket) => (socket.destroyed ? Promise.resolve() : once(socket, 'close').then(() => undefined));
@@ -185,8 +201,9 @@ describe('src/main.ts on SIGTERM', () => {
 
     let release!: () => void;
     const slow = post(port, agent, new Promise<void>((resolve) => (release = resolve)));
-    // Time for the server to read the request's head; it then waits for the rest of the body.
-    await sleep(500);
+    // The server has read the request's head (it then waits for the rest of the body).
+    await slow.begun;
+    await untilServerRead(port);
     const signalled = Date.now();
     main.child.kill('SIGTERM');
     await new Promise<void>((resolve) => {
