@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
-import { openDatabase } from '../src/db/client.js';
+import { openForBulkWork } from '../src/cli/database.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { seed, type SeedSize } from '../src/db/seed.js';
 
@@ -40,15 +40,9 @@ export async function ensureServices(needPgBouncer: boolean, log: (line: string)
 
 /** Creates, migrates and seeds `name` unless it already holds exactly this data set. */
 export async function prepareDatabase(name: string, size: SeedSize, log: (line: string) => void): Promise<void> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    const exists = await admin.query('select 1 from pg_database where datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`create database ${pg.escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  const database = await openDatabase({ kind: 'postgres', url: databaseUrl(name), poolMax: 2, statementTimeoutMs: 600_000, connectTimeoutMs: 5_000 });
+  // As `npm run db:migrate` opens it: created when missing, no request-path timeouts for the seed's bulk inserts.
+  const { database, created } = await openForBulkWork(databaseUrl(name), { create: true });
+  if (created) log(`database ${name}: created`);
   try {
     await migrateDatabase(database);
     const counts = await database.pool!.query<{ users: string; posts: string; entries: string }>(

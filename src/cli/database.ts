@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import { openDatabase, type Database } from '../db/client.js';
 
-/** What one statement of a bulk command may take: an hour, far more than any here needs on the `load` data. */
+/** What one statement of bulk work may take: an hour, far more than any here needs on the `load` data. */
 const BULK_STATEMENT_TIMEOUT_MS = 3_600_000;
 
 /**
@@ -24,18 +24,27 @@ const missingDatabase = (error: unknown) =>
 export async function openForCli(config: Config, { create = false } = {}): Promise<Database> {
   const target = config.database;
   if (target.kind !== 'postgres') return openDatabase(target);
-  // The primary alone (a tool writes, or reads what it must see whole), two connections, no time limit per request.
-  const bulk = { kind: 'postgres', url: target.url, poolMax: 2, statementTimeoutMs: BULK_STATEMENT_TIMEOUT_MS, connectTimeoutMs: target.connectTimeoutMs } as const;
+  const { database, created } = await openForBulkWork(target.url, { create, connectTimeoutMs: target.connectTimeoutMs });
+  if (created) console.log(`created database ${decodeURIComponent(new URL(target.url).pathname.slice(1))}`);
+  return database;
+}
+
+/**
+ * PostgreSQL at `url` for bulk work (the CLIs, the load runner's seed): the primary alone, two connections, no time
+ * limit per request; with `create`, the database is created first when the server has none of that name.
+ */
+export async function openForBulkWork(url: string, { create = false, connectTimeoutMs = 5_000 } = {}): Promise<{ database: Database; created: boolean }> {
+  const bulk = { kind: 'postgres', url, poolMax: 2, statementTimeoutMs: BULK_STATEMENT_TIMEOUT_MS, connectTimeoutMs } as const;
   const database = await openDatabase(bulk);
   try {
     await database.ping();
-    return database;
+    return { database, created: false };
   } catch (error) {
     await database.close();
     if (!create || !missingDatabase(error)) throw error;
   }
-  await createDatabase(target.url);
-  return openDatabase(bulk);
+  await createDatabase(url);
+  return { database: await openDatabase(bulk), created: true };
 }
 
 async function createDatabase(url: string): Promise<void> {
@@ -46,7 +55,6 @@ async function createDatabase(url: string): Promise<void> {
   await client.connect();
   try {
     await client.query(`create database ${client.escapeIdentifier(name)}`);
-    console.log(`created database ${name}`);
   } finally {
     await client.end();
   }
