@@ -123,11 +123,11 @@ const AREAS: readonly { readonly area: string; matches(origin: Origin): boolean 
     area: TRANSPORT,
     matches: ({ pkg, tally, builtin }) =>
       inPackages(pkg, ['graphql-yoga', 'urlpattern-polyfill'], ['@whatwg-node/', '@graphql-yoga/']) ||
-      /^src\/(server|http-body|http-errors|admission|drain|client-address|penalty-box)$/.test(tally ?? '') ||
+      /^src\/(server|client-address)$|^src\/http\//.test(tally ?? '') ||
       HTTP_BUILTIN.test(builtin ?? ''),
   },
-  { area: 'logging (pino, src/logger)', matches: ({ pkg, tally }) => inPackages(pkg, ['pino', 'sonic-boom', 'thread-stream', 'fast-redact', 'quick-format-unescaped', 'atomic-sleep', 'on-exit-leak-free'], ['pino-', '@pinojs/']) || tally === 'src/logger' },
-  { area: 'metrics (prom-client, src/metrics)', matches: ({ pkg, tally }) => inPackages(pkg, ['prom-client', 'tdigest', 'bintrees']) || tally === 'src/metrics' },
+  { area: 'logging (pino, src/observability/logger)', matches: ({ pkg, tally }) => inPackages(pkg, ['pino', 'sonic-boom', 'thread-stream', 'fast-redact', 'quick-format-unescaped', 'atomic-sleep', 'on-exit-leak-free'], ['pino-', '@pinojs/']) || tally === 'src/observability/logger' },
+  { area: 'metrics (prom-client, src/observability/metrics)', matches: ({ pkg, tally }) => inPackages(pkg, ['prom-client', 'tdigest', 'bintrees']) || tally === 'src/observability/metrics' },
   {
     area: 'Redis (ioredis, src/store)',
     matches: ({ pkg, tally }) => inPackages(pkg, ['ioredis', 'redis-errors', 'redis-parser', 'denque', 'cluster-key-slot', 'standard-as-callback'], ['@ioredis/']) || /^src\/store\//.test(tally ?? ''),

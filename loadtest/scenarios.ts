@@ -14,7 +14,7 @@ import { hitRate, sumOf, tallyMetrics, type BackgroundLoad, type CacheDrop, type
 import { faults } from './faults.js';
 import { documentIdOf, NEWEST_POSTS_TALLY } from './operations.js';
 import { TALLY_AUDIENCE, TALLY_ISSUER, TALLY_TEST_SECRET, type ServerKind } from './servers.js';
-import { keyPrefixes } from '../src/stores.js';
+import { keyPrefixes } from '../src/store/stores.js';
 import { unlinkByPrefix } from '../src/store/redis.js';
 
 export interface Target {

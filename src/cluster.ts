@@ -13,7 +13,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import type { Logger } from './logger.js';
+import type { Logger } from './observability/logger.js';
 
 const METRICS_REQUEST = 'tally:metrics-request';
 const METRICS_RESPONSE = 'tally:metrics-response';

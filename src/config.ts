@@ -147,7 +147,7 @@ const envSchema = z
     RESPONSE_CACHE: boolean,
     RESPONSE_CACHE_MAX_ENTRIES: integer(10_000, 1, 10_000_000),
     USER_CACHE_TTL_SECONDS: integer(60, 0, 86_400),
-    // OpenTelemetry (src/tracing.ts): the standard variables' names, read here like every other.
+    // OpenTelemetry (src/observability/tracing.ts): the standard variables' names, read here like every other.
     OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']),
     OTEL_EXPORTER_OTLP_HEADERS: optionalString.refine((value) => value === undefined || value.split(',').every((pair) => /^[^=]+=.*$/.test(pair.trim())), {
       message: 'must be comma-separated key=value pairs',
@@ -263,7 +263,7 @@ export interface Config {
   readonly disabledStages: ReadonlySet<Stage>;
   /** The largest amount one deposit, withdrawal or transfer may move, in major units of its currency. */
   readonly maxMoneyAmount: bigint;
-  /** GraphQL requests run at once; more wait their turn in arrival order (src/admission.ts). */
+  /** GraphQL requests run at once; more wait their turn in arrival order (src/http/admission.ts). */
   readonly maxConcurrentRequests: number;
   /** Processes serving the port on this host (node:cluster, src/cluster.ts); 1 runs no cluster. */
   readonly workers: number;

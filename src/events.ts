@@ -4,7 +4,7 @@
  * dropped what a write changed before its client (or anyone it tells) can read again. In-process; the response
  * cache carries a write to the other instances through Redis (src/store/response-store.ts).
  */
-import type { Logger } from './logger.js';
+import type { Logger } from './observability/logger.js';
 
 export type DomainEvent =
   | { readonly type: 'user.signedUp'; readonly userId: number }

@@ -6,7 +6,7 @@
  * yoga's mask does not know the request, so it happens in two steps: `createMaskError` replaces the error and
  * remembers its cause, and `useMaskedErrorReport` (once the result, and so the request, is at hand) logs the
  * cause with the request id and puts that id into the message. The cause is logged as it was thrown: the logger
- * (src/logger.ts) keeps a failed query's parameters and the client's values out of every line, this one included.
+ * (src/observability/logger.ts) keeps a failed query's parameters and the client's values out of every line, this one included.
  *
  * A fault of the infrastructure (src/db/faults.ts: a statement timeout, no pooled connection in time, PostgreSQL
  * or PgBouncer lost or unreachable) is not a bug: it is answered with its own code, `TIMEOUT` or
@@ -19,7 +19,7 @@ import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import type { Plugin } from 'graphql-yoga';
 import { faultOf, type FaultCode } from './db/faults.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './observability/logger.js';
 import { scopeOf } from './request-scope.js';
 
 /** Masked errors whose cause is not logged yet: that cause, and the fault it is, if it is one. */

@@ -8,26 +8,26 @@
 import cluster from 'node:cluster';
 import { clusterMetrics, runPrimary, shareMetrics } from './cluster.js';
 import { createClientAddress } from './client-address.js';
-import { createPenaltyBox } from './penalty-box.js';
+import { createPenaltyBox } from './http/penalty-box.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
 import { openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { userByUsername } from './db/queries/users.js';
 import { DEMO_USERNAME, SEED_SIZES, seedIfEmpty } from './db/seed.js';
-import { drainer } from './drain.js';
+import { drainer } from './http/drain.js';
 import { createEventBus } from './events.js';
 import { createNodeServer } from './http/node-server.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
-import { createLogger } from './logger.js';
+import { createLogger } from './observability/logger.js';
 import type { ReadinessCheck } from './plugins/use-health.js';
 import { createRequestListener, createServer } from './server.js';
 import { loadTrustedDocuments } from './persisted/trusted-documents.js';
 import { connectWithin, openRedis } from './store/redis.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics } from './observability/metrics.js';
 import { outageHooks } from './store/outage.js';
-import { createCaches, openStores } from './stores.js';
+import { createCaches, openStores } from './store/stores.js';
 import type { Config } from './config.js';
-import type { Tracing } from './tracing.js';
+import type { Tracing } from './observability/tracing.js';
 
 const KEY_SWEEP_INTERVAL_MS = 3_600_000;
 /** How long start waits for Redis: a connect timeout (2 s) and a little, then it listens with the stores degraded. */

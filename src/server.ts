@@ -4,14 +4,14 @@
  *   HTTP (node:http): request and headers timeouts, parser refusals  src/http/node-server.ts
  *     → route, from the path alone: bad target or Host 400, unknown  src/http/route.ts, src/request/routes.ts
  *       path 404, wrong method 405; everything after sees it
- *     → JSON body (100 KB, 413; bytes in flight, 429/503)              src/http-body.ts, src/http/body-budget.ts
- *     → penalty box (a refused client asking again too soon waits)   src/penalty-box.ts
+ *     → JSON body (100 KB, 413; bytes in flight, 429/503)              src/http/body.ts, src/http/body-budget.ts
+ *     → penalty box (a refused client asking again too soon waits)   src/http/penalty-box.ts
  *     → cached GET: a kept answer, or 304, before any GraphQL         src/cache/cached-get.ts, src/cache/
- *     → admission (so many at once, FIFO)                            src/admission.ts
+ *     → admission (so many at once, FIFO)                            src/http/admission.ts
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
  *     → unknown paths: 404, wrong methods 405 (yoga.fetch)           src/plugins/use-known-paths.ts
- *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/metrics.ts
+ *     → request log line + metrics, /metrics                         src/plugins/use-observability.ts, src/observability/metrics.ts
  *     → /healthz, /readyz                                            src/plugins/use-health.ts
  *     → only JSON POST bodies (CSRF); GET queries only if allowed    src/plugins/use-request-policy.ts
  *     → parameters read: GET query string, POST JSON; malformed 400  src/plugins/use-request-params.ts, src/request/
@@ -53,7 +53,7 @@ import type { Config } from './config.js';
 import { createContext, type Context } from './context.js';
 import type { Database } from './db/client.js';
 import type { EventBus } from './events.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './observability/logger.js';
 import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
 import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
@@ -65,7 +65,7 @@ import { withRoute } from './http/route.js';
 import { createBodyBudget } from './http/body-budget.js';
 import { useRequestId } from './plugins/use-request-id.js';
 import { createMaskError, useMaskedErrorReport } from './mask-error.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import { useObservability } from './plugins/use-observability.js';
 import { useVariableCoercion } from './plugins/use-variable-coercion.js';
 import { schema } from './schema/index.js';
@@ -81,9 +81,9 @@ import { loadTrustedDocuments, type TrustedDocuments } from './persisted/trusted
 import { memoryDocumentStore, type DocumentStore } from './store/document-store.js';
 import { useRequestPolicy } from './plugins/use-request-policy.js';
 import type { CostBucket } from './store/cost-bucket.js';
-import { withPenaltyBox, type PenaltyBox } from './penalty-box.js';
-import { withAdmission } from './admission.js';
-import { withParsedJsonBody } from './http-body.js';
+import { withPenaltyBox, type PenaltyBox } from './http/penalty-box.js';
+import { withAdmission } from './http/admission.js';
+import { withParsedJsonBody } from './http/body.js';
 import { withCachedGet } from './cache/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { RecentWriters } from './store/recent-writers.js';
@@ -108,7 +108,7 @@ export interface ServerOptions {
   readonly costBucket: CostBucket;
   /** The process's metrics; one registry per server when not given. */
   readonly metrics?: Metrics;
-  /** Where refused clients wait before admission (src/penalty-box.ts); main.ts puts it in front of admission. */
+  /** Where refused clients wait before admission (src/http/penalty-box.ts); main.ts puts it in front of admission. */
   readonly penaltyBox?: PenaltyBox;
   /** Who an anonymous client is; main.ts hands the box in front the same one. Built from the config when not given. */
   readonly clientAddress?: ClientAddress;
@@ -122,7 +122,7 @@ export interface ServerOptions {
   readonly userCache?: UserCache;
   /** With read replicas, viewers who just wrote (src/store/recent-writers.ts); not given: no window after a write. */
   readonly recentWriters?: RecentWriters | undefined;
-  /** OpenTelemetry is on (src/tracing.ts): a span per execution (src/plugins/use-tracing.ts). */
+  /** OpenTelemetry is on (src/observability/tracing.ts): a span per execution (src/plugins/use-tracing.ts). */
   readonly tracing?: boolean;
 }
 

@@ -10,7 +10,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { unsupportedNode } from '../src/runtime.js';
+import { unsupportedNode } from '../src/cli/runtime.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -17,14 +17,14 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import type { Handler } from '../admission.js';
+import type { Handler } from '../http/admission.js';
 import { bearerToken, type VerifyToken } from '../auth/jwt.js';
 import type { PersistedMode } from '../config.js';
 import { getOperationAST, parse } from 'graphql';
 import type { GraphQLParams } from 'graphql-yoga';
 import { rateLimitHeaders, type Budget, type Client } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
-import { writeJsonError } from '../http-errors.js';
+import { writeJsonError } from '../http/errors.js';
 import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
 import { documentFor, isPersistedId, persistedIdOf } from '../plugins/use-persisted-operations.js';

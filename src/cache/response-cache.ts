@@ -14,7 +14,7 @@ import { parse } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { DomainEvent } from '../events.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ResponseStore } from '../store/response-store.js';
 import { canonicalJson } from './canonical-json.js';
 import type { CacheScope } from './directive.js';

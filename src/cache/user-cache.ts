@@ -11,7 +11,7 @@
  * (`forget`), so a row edited later cannot be served stale.
  */
 import type { UserRow } from '../db/schema.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ValueStore } from '../store/value-store.js';
 
 export interface UserCache {

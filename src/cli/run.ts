@@ -3,7 +3,7 @@
  * once, saying so; a failure prints its message (no stack for expected errors) and exits 1.
  */
 import { ConfigError } from '../config.js';
-import { unsupportedNode } from '../runtime.js';
+import { unsupportedNode } from './runtime.js';
 
 /** A failure the user can act on (bad arguments, unknown user): printed as its message alone. */
 export class CliError extends Error {

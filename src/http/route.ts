@@ -17,8 +17,8 @@
  *   a method the path does not answer 405 (with Allow).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Handler } from '../admission.js';
-import { writeJsonError } from '../http-errors.js';
+import type { Handler } from './admission.js';
+import { writeJsonError } from './errors.js';
 import { routeRefusal } from '../request/routes.js';
 
 /** `/path` and an optional `?query`, without a fragment. */

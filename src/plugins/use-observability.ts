@@ -4,8 +4,8 @@
  */
 import { getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { scopeOf } from '../request-scope.js';
 
 export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoint: string): Plugin {

@@ -10,7 +10,7 @@ import { JSON_MEDIA_TYPE, mediaTypeOf } from '../request/media-type.js';
 import { getParams, malformed, postParams } from '../request/params.js';
 
 /**
- * The body as JSON. The node:http front (src/http-body.ts) hands on a body it parsed, which request.json() returns
+ * The body as JSON. The node:http front (src/http/body.ts) hands on a body it parsed, which request.json() returns
  * as it is, and the text of one that does not parse, which fails here as it failed there.
  */
 async function jsonOf(request: Request): Promise<unknown> {

@@ -1,5 +1,5 @@
 /**
- * With tracing on (src/tracing.ts): a span for each operation's execution, named as OpenTelemetry's GraphQL
+ * With tracing on (src/observability/tracing.ts): a span for each operation's execution, named as OpenTelemetry's GraphQL
  * conventions name it (`query Feed`), with the operation's type and name, and its error codes when it failed.
  * graphql's own instrumentation traces parse and validate, but execution runs compiled by graphql-jit, which it
  * cannot see; the statements and Redis commands the execution sends become this span's children.

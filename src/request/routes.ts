@@ -6,7 +6,7 @@
  */
 
 export const GRAPHQL_PATH = '/graphql';
-/** Answered however busy the server is (see src/admission.ts), and never held in the penalty box. */
+/** Answered however busy the server is (see src/http/admission.ts), and never held in the penalty box. */
 export const UNQUEUED_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
 
 const ROUTES: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([

@@ -3,8 +3,8 @@
  * answers, cached users), logged with what each does meanwhile and counted in tally_store_outages_total and
  * tally_store_available by use. Each use has its own breaker (src/store/fallback.ts), so each says so itself.
  */
-import type { Logger } from '../logger.js';
-import type { Metrics, StoreUse } from '../metrics.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics, StoreUse } from '../observability/metrics.js';
 import type { FallbackHooks } from './fallback.js';
 
 export type OutageHooks = (use: StoreUse, meanwhile: string) => FallbackHooks;

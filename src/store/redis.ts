@@ -18,7 +18,7 @@ export type RedisTarget =
 
 /**
  * What every store is given. Each sends only commands both kinds have, and a cluster's keys are named so that
- * every multi-key script keeps its keys in one hash slot (src/stores.ts, keyPrefixes).
+ * every multi-key script keeps its keys in one hash slot (src/store/stores.ts, keyPrefixes).
  */
 export type SharedRedis = Redis | Cluster;
 

@@ -1,12 +1,12 @@
 /**
- * Admission control (src/admission.ts) over a real socket, in front of a handler that holds each request until
+ * Admission control (src/http/admission.ts) over a real socket, in front of a handler that holds each request until
  * the test lets it answer: so many at once, the rest in arrival order, exempt paths never queued, a client that
  * gives up while waiting takes no turn, and one that gives up while running does not end its turn early.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withAdmission } from '../../src/admission.js';
+import { withAdmission } from '../../src/http/admission.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 interface Held {

@@ -14,7 +14,7 @@ import { createTokenVerifier } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { createEventBus } from '../../src/events.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { createServer } from '../../src/server.js';
 import { memoryCostBucket } from '../../src/store/cost-bucket.js';
 import { withCost } from '../helpers/assertions.js';

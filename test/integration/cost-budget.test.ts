@@ -443,7 +443,7 @@ describe('who a client is behind a trusted proxy, over real HTTP', () => {
   });
 });
 
-describe('a client that does not wait as told, over real HTTP (src/penalty-box.ts)', () => {
+describe('a client that does not wait as told, over real HTTP (src/http/penalty-box.ts)', () => {
   let server: TestServer;
   let http: HttpServer;
   beforeAll(async () => {

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { checkLedger } from '../../src/ledger/check-ledger.js';
 import { transactions } from '../../src/db/schema.js';
 import { codesOf, globalId } from '../helpers/assertions.js';

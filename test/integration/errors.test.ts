@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { codesOf, expectNoInternals, UUID } from '../helpers/assertions.js';
 import { createUser } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

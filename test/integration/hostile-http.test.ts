@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { codesOf, expectNoInternals } from '../helpers/assertions.js';
 import { createPosts, createUser } from '../helpers/factories.js';
 import { listenLikeMain, type HttpServer } from '../helpers/http.js';

@@ -11,7 +11,7 @@
  */
 import { getIntrospectionQuery, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/http-body.js';
+import { MAX_BODY_BYTES } from '../../src/http/body.js';
 import { codesOf, expectNoInternals, globalId } from '../helpers/assertions.js';
 import { createPosts, createUsers, followMany } from '../helpers/factories.js';
 import { listenLikeMain, type HttpServer } from '../helpers/http.js';

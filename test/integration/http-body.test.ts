@@ -1,7 +1,7 @@
-/** The node:http entry (src/http-body.ts) in front of the real server, over a real socket. */
+/** The node:http entry (src/http/body.ts) in front of the real server, over a real socket. */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES, withParsedJsonBody } from '../../src/http-body.js';
+import { MAX_BODY_BYTES, withParsedJsonBody } from '../../src/http/body.js';
 import { createBodyBudget } from '../../src/http/body-budget.js';
 import { withCost } from '../helpers/assertions.js';
 import { createPost, createUser } from '../helpers/factories.js';

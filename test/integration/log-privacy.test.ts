@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { getVariableValues, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, WITHHELD_MESSAGE } from '../../src/logger.js';
+import { createLogger, WITHHELD_MESSAGE } from '../../src/observability/logger.js';
 import { schema } from '../../src/schema/index.js';
 import { codesOf } from '../helpers/assertions.js';
 import { createUser } from '../helpers/factories.js';

@@ -7,7 +7,7 @@
  * checked for an x-request-id and for leaked internals.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/http-body.js';
+import { MAX_BODY_BYTES } from '../../src/http/body.js';
 import { codesOf, expectNoInternals } from '../helpers/assertions.js';
 import { createPosts, createUsers, followMany } from '../helpers/factories.js';
 import { listenLikeMain, type HttpServer } from '../helpers/http.js';

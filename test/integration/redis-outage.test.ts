@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { sha256Hex, type ApolloManifest } from '../../src/persisted/manifest.js';
 import { globalId } from '../helpers/assertions.js';
 import { createPosts, createUser } from '../helpers/factories.js';

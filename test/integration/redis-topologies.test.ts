@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { sha256Hex, type ApolloManifest } from '../../src/persisted/manifest.js';
 import { keysByPrefix, openRedis, unlinkByPrefix } from '../../src/store/redis.js';
 import { createPosts, createUser } from '../helpers/factories.js';

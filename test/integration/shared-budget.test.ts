@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { createEventBus } from '../../src/events.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { createServer, type TallyServer } from '../../src/server.js';
 import { sharedCostBucket } from '../../src/store/shared-cost-bucket.js';
 import { openRedis } from '../../src/store/redis.js';

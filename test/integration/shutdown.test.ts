@@ -1,6 +1,6 @@
 /**
  * Graceful shutdown: stop accepting, let requests in flight finish, close keep-alive connections after their
- * last response, and give up on stuck requests at a deadline. First src/drain.ts on node:http serving the real
+ * last response, and give up on stuck requests at a deadline. First src/http/drain.ts on node:http serving the real
  * yoga server (and a plain handler for a response already under way), then src/main.ts itself, as a process
  * that gets SIGTERM with a request in flight on a keep-alive connection.
  */
@@ -10,7 +10,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drainer } from '../../src/drain.js';
+import { drainer } from '../../src/http/drain.js';
 import { withCost } from '../helpers/assertions.js';
 import { startMain, type MainProcess } from '../helpers/main-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

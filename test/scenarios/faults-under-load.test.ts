@@ -21,7 +21,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Db } from '../../src/db/client.js';
 import { transactions } from '../../src/db/schema.js';
 import { checkLedger } from '../../src/ledger/check-ledger.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { globalId } from '../helpers/assertions.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createPosts, createUsers } from '../helpers/factories.js';

@@ -1,11 +1,11 @@
 /**
- * The Node.js lines Tally runs on are said in four places, for four readers: src/runtime.ts (the process and the
+ * The Node.js lines Tally runs on are said in four places, for four readers: src/cli/runtime.ts (the process and the
  * test suite refuse any other), package.json's engines (npm, with engine-strict), .node-version (scripts/node.sh,
  * nvm, fnm) and the Dockerfile (the image). They must say the same.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SUPPORTED_NODE, unsupportedNode } from '../../src/runtime.js';
+import { SUPPORTED_NODE, unsupportedNode } from '../../src/cli/runtime.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 

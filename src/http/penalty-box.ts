@@ -13,11 +13,11 @@
  * in all; past either bound the request is refused at once, with the same truthful Retry-After.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ClientAddress } from './client-address.js';
+import type { ClientAddress } from '../client-address.js';
 import { isExempt, type Handler } from './admission.js';
-import { writeJsonError } from './http-errors.js';
-import { parsePositiveId } from './ids.js';
-import { bearerToken } from './auth/jwt.js';
+import { writeJsonError } from './errors.js';
+import { parsePositiveId } from '../ids.js';
+import { bearerToken } from '../auth/jwt.js';
 
 /**
  * The longest one request is held. A client that never pauses then costs the server 1 refusal per held

@@ -11,10 +11,10 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener } from 'node:http';
 import type { Handler } from './admission.js';
-import type { ClientAddress } from './client-address.js';
-import type { BodyBudget } from './http/body-budget.js';
-import { writeJsonError, type JsonError } from './http-errors.js';
-import { isEncoded, JSON_MEDIA_TYPE, mediaTypeOf } from './request/media-type.js';
+import type { ClientAddress } from '../client-address.js';
+import type { BodyBudget } from './body-budget.js';
+import { writeJsonError, type JsonError } from './errors.js';
+import { isEncoded, JSON_MEDIA_TYPE, mediaTypeOf } from '../request/media-type.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
 

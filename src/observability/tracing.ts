@@ -8,7 +8,7 @@
  * statement, its SQL text with placeholders, never its parameters), ioredis (a span per command, arguments left
  * out) and graphql (parse and validate). Execution runs compiled by graphql-jit, which graphql's instrumentation
  * cannot see: src/plugins/use-tracing.ts adds that span. The log lines of a traced request carry its `traceId`
- * and `spanId` (src/logger.ts), so a trace leads to its log lines and back.
+ * and `spanId` (src/observability/logger.ts), so a trace leads to its log lines and back.
  *
  * The instrumentations patch modules as they load, and Tally is ES modules: `import-in-the-middle`'s loader hook is
  * registered first, and the rest of the server is imported only after `startTracing` returns.
@@ -25,10 +25,10 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { TracingConfig } from './config.js';
+import type { TracingConfig } from '../config.js';
 
 export interface Tracing {
-  /** The active span's ids, for the log line being written (src/logger.ts); none outside a trace. */
+  /** The active span's ids, for the log line being written (src/observability/logger.ts); none outside a trace. */
   logFields(): Record<string, string>;
   /** Sends the spans still batched, then stops; called as the process stops. */
   shutdown(): Promise<void>;

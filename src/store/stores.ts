@@ -3,22 +3,22 @@
  * when there is one, each use behind its own breaker that degrades as that use should (src/store/outage.ts),
  * the in-process twins otherwise. Then the caches over them (src/cache/).
  */
-import type { Config } from './config.js';
-import type { Database } from './db/client.js';
-import { followerIdsOf } from './db/queries/follows.js';
-import type { Metrics } from './metrics.js';
-import { schema } from './schema/index.js';
-import { createResponseCache, type ResponseCache } from './cache/response-cache.js';
-import { createUserCache, type UserCache } from './cache/user-cache.js';
-import { memoryCostBucket, type CostBucket } from './store/cost-bucket.js';
-import { memoryDocumentStore, redisDocumentStore, type DocumentStore } from './store/document-store.js';
-import { MEANWHILE, type OutageHooks } from './store/outage.js';
-import { memoryResponseStore, redisResponseStore, type ResponseStore } from './store/response-store.js';
-import { sharedCostBucket } from './store/shared-cost-bucket.js';
-import { memoryRecentWriters, redisRecentWriters, type RecentWriters } from './store/recent-writers.js';
-import { memoryValueStore, redisValueStore, type ValueStore } from './store/value-store.js';
-import type { SharedRedis } from './store/redis.js';
-import type { ReadinessCheck } from './plugins/use-health.js';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { followerIdsOf } from '../db/queries/follows.js';
+import type { Metrics } from '../observability/metrics.js';
+import { schema } from '../schema/index.js';
+import { createResponseCache, type ResponseCache } from '../cache/response-cache.js';
+import { createUserCache, type UserCache } from '../cache/user-cache.js';
+import { memoryCostBucket, type CostBucket } from './cost-bucket.js';
+import { memoryDocumentStore, redisDocumentStore, type DocumentStore } from './document-store.js';
+import { MEANWHILE, type OutageHooks } from './outage.js';
+import { memoryResponseStore, redisResponseStore, type ResponseStore } from './response-store.js';
+import { sharedCostBucket } from './shared-cost-bucket.js';
+import { memoryRecentWriters, redisRecentWriters, type RecentWriters } from './recent-writers.js';
+import { memoryValueStore, redisValueStore, type ValueStore } from './value-store.js';
+import type { SharedRedis } from './redis.js';
+import type { ReadinessCheck } from '../plugins/use-health.js';
 
 export interface Stores {
   /** Every client's cost budget. */

@@ -18,7 +18,7 @@
 import { types } from 'node:util';
 import { GraphQLError } from 'graphql';
 import { pino, type DestinationStream, type LogFn, type Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 
 export type { Logger };
 
@@ -186,7 +186,7 @@ export function createLogger(
   { mixin }: { mixin?: () => Record<string, unknown> } = {},
 ): Logger {
   const options = {
-    // With tracing on: the trace and span ids of the request being served (src/tracing.ts).
+    // With tracing on: the trace and span ids of the request being served (src/observability/tracing.ts).
     ...(mixin ? { mixin } : {}),
     level: config.logLevel,
     base: { service: 'tally' },
