@@ -7,7 +7,6 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { HostPort, RedisTarget } from './store/redis.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -17,6 +16,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  */
 export const PERSISTED_MODES = ['trusted', 'open'] as const;
 export type PersistedMode = (typeof PERSISTED_MODES)[number];
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where the shared state lives. */
+export type RedisTarget =
+  | { readonly kind: 'single'; readonly url: string }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string; readonly password: string | undefined }
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly password: string | undefined };
 
 /** Tally's own operations (persisted-queries/), built by `npm run persisted:build`. */
 export const DEFAULT_MANIFEST = fileURLToPath(new URL('../persisted-queries/manifest.json', import.meta.url));
@@ -274,7 +284,7 @@ export interface Config {
   readonly budget: { readonly viewer: BudgetPolicy; readonly anonymous: BudgetPolicy };
   /** Peers whose X-Forwarded-For names the client; empty: the socket's peer is the client. */
   readonly trustedProxies: readonly AddressRange[];
-  /** Leading bits of an IPv6 address that name one anonymous client (src/client-address.ts). */
+  /** Leading bits of an IPv6 address that name one anonymous client (src/request/client-address.ts). */
   readonly anonymousIpv6Prefix: number;
   readonly hardening: Hardening;
   readonly persisted: PersistedConfig;
@@ -337,7 +347,7 @@ export interface HttpLimits {
   readonly headersTimeoutMs: number;
   /** Bytes of request bodies read and not yet handed on, in all: past it a body is refused with 503. */
   readonly bodyBytesInFlight: number;
-  /** The same for one client (src/client-address.ts): past it, 429. */
+  /** The same for one client (src/request/client-address.ts): past it, 429. */
   readonly bodyBytesInFlightPerClient: number;
 }
 

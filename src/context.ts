@@ -1,12 +1,10 @@
 /** The per-request GraphQL context: who is asking, the request's own loaders, and its statement-counting db. */
-import type { YogaInitialContext } from 'graphql-yoga';
 import type { Viewer } from './auth/jwt.js';
 import type { UserCache } from './cache/user-cache.js';
 import type { Database, Db, Target } from './db/client.js';
 import type { EventBus } from './events.js';
 import { createLoaders, type Loaders } from './loaders/index.js';
-import type { ReadRouting } from './plugins/use-read-routing.js';
-import { scopeOf, type CostReport, type RequestScope } from './request-scope.js';
+import type { CostReport, RequestScope } from './request/scope.js';
 
 export interface Context {
   readonly viewer: Viewer | null;
@@ -38,12 +36,16 @@ export interface ContextOptions {
   readonly users?: UserCache | undefined;
   readonly events: EventBus;
   readonly maxAmountMajor: bigint;
-  /** With read replicas: where each operation's statements go (src/plugins/use-read-routing.ts). */
-  readonly routing?: ReadRouting | undefined;
 }
 
-export function createContext(database: Database, options: ContextOptions) {
-  const build = (request: Request, scope: RequestScope, target: Target): Context => {
+/**
+ * Builds one operation's context, for yoga (src/server.ts) and the prepared lane (src/http/prepared-lane.ts)
+ * alike: the scope the request opened, its `Idempotency-Key` header, and where its statements go.
+ */
+export type ContextFactory = (scope: RequestScope, idempotencyKeyHeader: string | null, target: Target) => Context;
+
+export function contextFactory(database: Database, options: ContextOptions): ContextFactory {
+  return (scope, idempotencyKeyHeader, target) => {
     const db = database.forRequest(() => {
       scope.sqlStatements += 1;
     }, target);
@@ -54,16 +56,9 @@ export function createContext(database: Database, options: ContextOptions) {
       lookahead: options.batch,
       events: options.events,
       maxAmountMajor: options.maxAmountMajor,
-      idempotencyKeyHeader: request.headers.get('idempotency-key'),
+      idempotencyKeyHeader,
       scope,
       cost: undefined,
     };
-  };
-  const { routing } = options;
-  return (initial: YogaInitialContext): Context | Promise<Context> => {
-    const scope = scopeOf(initial.request);
-    if (!routing) return build(initial.request, scope, 'primary');
-    const target = routing.targetOf(initial, scope);
-    return typeof target === 'string' ? build(initial.request, scope, target) : target.then((chosen) => build(initial.request, scope, chosen));
   };
 }

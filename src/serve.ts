@@ -7,7 +7,7 @@
  */
 import cluster from 'node:cluster';
 import { clusterMetrics, runPrimary, shareMetrics } from './cluster.js';
-import { createClientAddress } from './client-address.js';
+import { createClientAddress } from './request/client-address.js';
 import { createPenaltyBox } from './http/penalty-box.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
 import { openDatabase } from './db/client.js';
@@ -19,7 +19,7 @@ import { createEventBus } from './events.js';
 import { createNodeServer } from './http/node-server.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './observability/logger.js';
-import type { ReadinessCheck } from './plugins/use-health.js';
+import type { ReadinessCheck } from './observability/readiness.js';
 import { createRequestListener, createServer } from './server.js';
 import { loadTrustedDocuments } from './persisted/trusted-documents.js';
 import { connectWithin, openRedis } from './store/redis.js';

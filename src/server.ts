@@ -37,7 +37,7 @@
  *         money: idempotency key + locked accounts, one transaction  src/ledger/
  *         events published after commit                              src/events.ts
  *     → drizzle → pg Pool (→ PgBouncer) → PostgreSQL, or PGlite      src/db/client.ts
- *     → masked errors: only errors marked safe show their message;    src/mask-error.ts
+ *     → masked errors: only errors marked safe show their message;    src/request/mask-error.ts
  *       the others are logged and quote the request id
  *     → at most MAX_ERRORS errors; no "Did you mean" in production    src/plugins/use-error-limit.ts, use-no-suggestions.ts
  *     → response cache: a GET miss's answer kept, with its headers   src/plugins/use-response-cache.ts
@@ -50,13 +50,14 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { createContext, type Context } from './context.js';
+import { contextFactory, type Context } from './context.js';
 import type { Database } from './db/client.js';
 import type { EventBus } from './events.js';
 import type { Logger } from './observability/logger.js';
 import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
-import { useHealth, type ReadinessCheck } from './plugins/use-health.js';
+import { useHealth } from './plugins/use-health.js';
+import type { ReadinessCheck } from './observability/readiness.js';
 import { useKnownPaths } from './plugins/use-known-paths.js';
 import { useRequestParams } from './plugins/use-request-params.js';
 import { useKnownOperationTypes } from './plugins/use-known-operation-types.js';
@@ -64,12 +65,13 @@ import { GRAPHQL_PATH, UNQUEUED_PATHS } from './request/routes.js';
 import { withRoute } from './http/route.js';
 import { createBodyBudget } from './http/body-budget.js';
 import { useRequestId } from './plugins/use-request-id.js';
-import { createMaskError, useMaskedErrorReport } from './mask-error.js';
+import { createMaskError } from './request/mask-error.js';
+import { useMaskedErrorReport } from './plugins/use-masked-error-report.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { useObservability } from './plugins/use-observability.js';
 import { useVariableCoercion } from './plugins/use-variable-coercion.js';
 import { schema } from './schema/index.js';
-import { createClientAddress, type ClientAddress } from './client-address.js';
+import { createClientAddress, type ClientAddress } from './request/client-address.js';
 import { createBudget } from './cost/charge.js';
 import { createCostModel } from './cost/estimate.js';
 import { useCostBudget } from './plugins/use-cost-budget.js';
@@ -88,7 +90,9 @@ import { withCachedGet } from './cache/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { RecentWriters } from './store/recent-writers.js';
 import type { UserCache } from './cache/user-cache.js';
-import { readRouting } from './plugins/use-read-routing.js';
+import { useReadRouting } from './plugins/use-read-routing.js';
+import { readRouting } from './db/read-routing.js';
+import { scopeOf } from './request/scope.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTracing } from './plugins/use-tracing.js';
 import type { RequestListener } from 'node:http';
@@ -168,7 +172,8 @@ export function createServer(options: ServerOptions): TallyServer {
   // The N+1 baseline (UNBATCHED_LOADERS) measures every user read reaching PostgreSQL: no cache in front of it.
   const userCache = config.unbatchedLoaders ? undefined : options.userCache;
   if (userCache) options.events.subscribe((event) => (event.type === 'user.signedUp' ? userCache.forget([event.userId]) : undefined));
-  const routing = database.replicated ? readRouting(options.recentWriters) : undefined;
+  const routing = database.replicated ? useReadRouting(readRouting(options.recentWriters)) : undefined;
+  const buildContext = contextFactory(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount });
 
   return createYoga<Record<string, unknown>, Context>({
     schema,
@@ -194,7 +199,13 @@ export function createServer(options: ServerOptions): TallyServer {
     maskedErrors: { maskError: createMaskError() },
     // Tally's own stage refuses a batch first, with its code; this only sets yoga's parser to accept one.
     batching: limits.maxBatchOperations > 0 ? { limit: limits.maxBatchOperations } : false,
-    context: createContext(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount, routing }),
+    context: ({ request, params }) => {
+      const scope = scopeOf(request);
+      const idempotencyKey = request.headers.get('idempotency-key');
+      if (!routing) return buildContext(scope, idempotencyKey, 'primary');
+      const target = routing.rule.targetOf(routing.typeOf(params), scope.viewer);
+      return typeof target === 'string' ? buildContext(scope, idempotencyKey, target) : target.then((chosen) => buildContext(scope, idempotencyKey, chosen));
+    },
     plugins: [
       useRequestId(),
       useKnownPaths(),

@@ -4,7 +4,7 @@
  */
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '../config.js';
-import { parsePositiveId } from '../ids.js';
+import { parsePositiveId } from '../db/ids.js';
 
 export interface Viewer {
   readonly id: number;

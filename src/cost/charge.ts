@@ -4,11 +4,12 @@
  * (src/cache/cached-get.ts), which charges a hit. A refused client is told when to come back (Retry-After,
  * RateLimit-*) and held in the penalty box until then (src/http/penalty-box.ts).
  *
- * A client is its signed-in viewer, or, when anonymous, its address (src/client-address.ts); anonymous clients
+ * A client is its signed-in viewer, or, when anonymous, its address (src/request/client-address.ts); anonymous clients
  * get a smaller bucket.
  */
 import { GraphQLError } from 'graphql';
-import type { ClientAddress } from '../client-address.js';
+import type { ClientAddress } from '../request/client-address.js';
+import { clientKey } from '../request/client.js';
 import type { BudgetPolicy } from '../config.js';
 import type { PenaltyBox } from '../http/penalty-box.js';
 import type { BucketState, CostBucket } from '../store/cost-bucket.js';
@@ -48,6 +49,25 @@ export function rateLimitHeaders(budget: BucketState): Record<string, string> {
   };
 }
 
+/** `extensions.cost`, in Shopify's words, so its clients' throttling code reads Tally's too. */
+export function costExtension(requested: number, actual: number | undefined, limit: number, budget: BucketState | undefined) {
+  return {
+    requestedQueryCost: requested,
+    ...(actual === undefined ? {} : { actualQueryCost: actual }),
+    maximumQueryCost: limit,
+    ...(budget
+      ? {
+          throttleStatus: {
+            maximumAvailable: budget.capacity,
+            currentlyAvailable: budget.remaining,
+            restoreRate: budget.restorePerSecond,
+            resetAfterMs: budget.resetAfterMs,
+          },
+        }
+      : {}),
+  };
+}
+
 /** Whole seconds, at least 1: what Retry-After says, and so when the client is told to come back. */
 const retryAfterSeconds = (budget: BucketState) => Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
 
@@ -68,14 +88,13 @@ export function createBudget({ bucket, policies, clientAddress, penaltyBox }: Bu
   return {
     bucket,
     clientOf(viewerId, socketAddress, forwardedFor) {
-      if (viewerId !== undefined) return { key: `viewer:${viewerId}`, policy: policies.viewer };
-      return { key: `ip:${clientAddress(socketAddress, forwardedFor ?? null)}`, policy: policies.anonymous };
+      const key = clientKey(viewerId, () => clientAddress(socketAddress, forwardedFor ?? null));
+      return { key, policy: viewerId === undefined ? policies.anonymous : policies.viewer };
     },
     async charge({ key, policy }, cost) {
       const charge = await bucket.take(key, cost, policy);
       if (charge.allowed) return { charge };
       const seconds = retryAfterSeconds(charge);
-      // The box names clients as this does: the same key, so a respelt header is the same client.
       const time = Date.now();
       penaltyBox?.hold(key, { untilMs: time + seconds * 1000, limit: charge.capacity, remaining: charge.remaining, restorePerSecond: charge.restorePerSecond, atMs: time });
       return { charge, refusal: rateLimited(cost, charge, seconds) };

@@ -36,10 +36,35 @@ type Field = GraphQLField<unknown, unknown>;
 /** Fields graphql-query-complexity evaluates (fragments once per spread) before it stops: its own default. */
 const MAX_QUERY_NODES = 10_000;
 
+/** Costs remembered per operation: one per value of its pricing variables (a page size of 1 to 100, say). */
+const MAX_PRICES_PER_OPERATION = 256;
+
+/** A variable not sent (its default applies), which no Int or Boolean value (nor null) can be. */
+const UNSET = 'unset';
+
+/** An operation's costs by the values of the variables its cost depends on (pricingVariables). */
+interface Prices {
+  readonly pricedBy: readonly string[];
+  readonly costs: Map<string, number>;
+}
+
+/**
+ * The variables an operation's cost can depend on: a page size (`first`, `last`, a `@listSize` slicing argument)
+ * is an Int, and `@skip`/`@include` take a Boolean; no other variable changes what is walked. So the cost is a
+ * function of these alone, and the production feed (`Feed($first, $after)`) is walked once per page size, not
+ * once per request.
+ */
+function pricingVariables(operation: OperationDefinitionNode): string[] {
+  return (operation.variableDefinitions ?? []).flatMap((definition) => {
+    const type = definition.type.kind === Kind.NON_NULL_TYPE ? definition.type.type : definition.type;
+    return type.kind === Kind.NAMED_TYPE && (type.name.value === 'Int' || type.name.value === 'Boolean') ? [definition.variable.name.value] : [];
+  });
+}
+
 const isList = (type: GraphQLOutputType): boolean => isListType(isNonNullType(type) ? type.ofType : type);
 
 export interface CostModel {
-  /** The cost of `operation` before it runs; cached per document when it has no variables. */
+  /** The cost of `operation` before it runs; walked once per operation and value of the variables it depends on. */
   requested(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number;
   /** The cost of what `data` holds, priced as `requested` prices it. */
   actual(document: DocumentNode, operation: OperationDefinitionNode, data: Record<string, unknown> | null | undefined): number;
@@ -69,23 +94,26 @@ export function createCostModel(schema: GraphQLSchema): CostModel {
     return size * (weight + childComplexity);
   };
 
-  const cache = new WeakMap<OperationDefinitionNode, number>();
+  const prices = new WeakMap<OperationDefinitionNode, Prices>();
   const plans = new WeakMap<OperationDefinitionNode, Plan>();
-
   return {
     requested(document, operation, variables) {
-      const cached = cache.get(operation);
+      let known = prices.get(operation);
+      if (!known) {
+        known = { pricedBy: pricingVariables(operation), costs: new Map() };
+        prices.set(operation, known);
+      }
+      const key = known.pricedBy.length === 0 ? '' : JSON.stringify(known.pricedBy.map((name) => (name in variables ? variables[name] : UNSET)));
+      const cached = known.costs.get(key);
       if (cached !== undefined) return cached;
       // It walks the named operation only, and gives up (throws) past maxQueryNodes fields evaluated: a
       // fragment spread many times is walked as often, so a small document can stand for a huge tree.
       const fields = getComplexity({ schema, query: document, operationName: operation.name?.value, variables, estimators: [estimate], maxQueryNodes: MAX_QUERY_NODES });
       // Introspection's sizes are means, so its cost is fractional: a part of a point is charged as a whole one.
       const cost = Math.ceil(fields) + (operation.operation === OperationTypeNode.MUTATION ? MUTATION_COST : 0);
-      // With no variables the cost is the document's alone (the same for every request that sends it).
-      if (!operation.variableDefinitions?.length) cache.set(operation, cost);
+      if (known.costs.size < MAX_PRICES_PER_OPERATION) known.costs.set(key, cost);
       return cost;
     },
-
     actual(document, operation, data) {
       const base = operation.operation === OperationTypeNode.MUTATION ? MUTATION_COST : 0;
       if (!data) return base;

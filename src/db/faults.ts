@@ -1,7 +1,7 @@
 /**
  * Which failures of the database are the infrastructure's, not the request's: the client did nothing wrong, and
  * the same request may well succeed in a moment. They are answered as retryable GraphQL errors with a stable code
- * (src/mask-error.ts) instead of INTERNAL_SERVER_ERROR:
+ * (src/request/mask-error.ts) instead of INTERNAL_SERVER_ERROR:
  *
  * - TIMEOUT: the statement ran past DB_STATEMENT_TIMEOUT_MS (PostgreSQL cancelled it: 57014), waited past a lock
  *   timeout (55P03), or no answer came back within the driver's own read timeout (a partitioned or paused server).

@@ -11,7 +11,8 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener } from 'node:http';
 import type { Handler } from './admission.js';
-import type { ClientAddress } from '../client-address.js';
+import type { ClientAddress } from '../request/client-address.js';
+import { addressOf } from '../request/client.js';
 import type { BodyBudget } from './body-budget.js';
 import { writeJsonError, type JsonError } from './errors.js';
 import { isEncoded, JSON_MEDIA_TYPE, mediaTypeOf } from '../request/media-type.js';
@@ -22,7 +23,7 @@ type WithBody = IncomingMessage & { body?: unknown };
 
 export interface BodyOptions {
   readonly budget: BodyBudget;
-  /** Whose share of the budget a body takes: the client the cost budget names (src/client-address.ts). */
+  /** Whose share of the budget a body takes: the client the cost budget names (src/request/client-address.ts). */
   readonly clientAddress: ClientAddress;
 }
 
@@ -46,8 +47,7 @@ export function withParsedJsonBody(next: Handler, { budget, clientAddress }: Bod
       refuse(413, TOO_LARGE);
       return;
     }
-    const forwarded = headers['x-forwarded-for'];
-    const client = clientAddress(request.socket.remoteAddress, typeof forwarded === 'string' ? forwarded : null);
+    const client = addressOf(clientAddress, request);
     const chunks: Buffer[] = [];
     let held = 0;
     let settled = false;

@@ -3,7 +3,7 @@
  * the same JSON shape yoga answers with, and the request-id stage's id rule, so these answers too can be quoted.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { requestIdFor } from '../plugins/use-request-id.js';
+import { requestIdFor } from '../request/request-id.js';
 
 export interface JsonError {
   readonly message: string;

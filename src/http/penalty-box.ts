@@ -9,15 +9,16 @@
  * (auth, parse, Redis, the error): a saturated event loop that took the other clients' p99 from 6.8 to 13-26 ms
  * in the rate-limit scenario (loadtest/reports/rate-limit.md). Held requests cost a socket and a timer.
  *
- * A client is its token's viewer (see clientKey), else its address. Held requests are bounded per client and
+ * A client is named as the budget names it (src/request/client.ts), its viewer read from the token's `sub`
+ * unverified (src/auth/viewer.ts), else its address. Held requests are bounded per client and
  * in all; past either bound the request is refused at once, with the same truthful Retry-After.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ClientAddress } from '../client-address.js';
+import type { ClientAddress } from '../request/client-address.js';
 import { isExempt, type Handler } from './admission.js';
 import { writeJsonError } from './errors.js';
-import { parsePositiveId } from '../ids.js';
-import { bearerToken } from '../auth/jwt.js';
+import { unverifiedViewerId } from '../auth/viewer.js';
+import { addressOf, clientKey } from '../request/client.js';
 
 /**
  * The longest one request is held. A client that never pauses then costs the server 1 refusal per held
@@ -49,26 +50,6 @@ export interface PenaltyBox {
   hold(key: string, hold: Hold): void;
   /** The client's hold; undefined when it may be served now. */
   heldUntil(key: string): Hold | undefined;
-}
-
-/**
- * The client a request comes from, named as the budget names it (`viewer:<id>`, else `ip:<address>`), read from
- * the token's `sub` without verifying it: only a verified refusal places a hold, so a forged `sub` can only delay
- * its forger, and respelling the header (case, spaces) no longer makes a new client.
- */
-export function clientKey(authorization: string | null | undefined, address: string): string {
-  const token = bearerToken(authorization);
-  const payload = token?.split('.')[1];
-  if (payload) {
-    try {
-      const { sub } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown };
-      const id = typeof sub === 'string' ? parsePositiveId(sub) : undefined;
-      if (id !== undefined) return `viewer:${id}`;
-    } catch {
-      // Not a JWT: auth refuses it; until then it is its address's.
-    }
-  }
-  return `ip:${address}`;
 }
 
 export function createPenaltyBox(now: () => number = Date.now): PenaltyBox {
@@ -123,8 +104,7 @@ export function withPenaltyBox(handler: Handler, { box, clientAddress, exempt }:
 
   return (request, response) => {
     if (isExempt(request, exempt)) return handler(request, response);
-    const forwarded = request.headers['x-forwarded-for'];
-    const key = clientKey(request.headers.authorization, clientAddress(request.socket.remoteAddress, typeof forwarded === 'string' ? forwarded : null));
+    const key = clientKey(unverifiedViewerId(request.headers.authorization), () => addressOf(clientAddress, request));
     const hold = box.heldUntil(key);
     if (hold === undefined) return handler(request, response);
 

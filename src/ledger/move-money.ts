@@ -10,7 +10,7 @@ import type { Db } from '../db/client.js';
 import { inIds } from '../db/id-array.js';
 import { rowsOf } from '../db/client.js';
 import { accounts, transactions, type AccountRow, type Currency } from '../db/schema.js';
-import { formatMinor } from '../money.js';
+import { formatMinor } from './money.js';
 import { failed, problem, succeeded, type Outcome } from '../problems.js';
 
 interface Movement {

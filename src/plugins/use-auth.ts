@@ -1,33 +1,15 @@
 /**
- * Authentication, the first stage of the request path. `Authorization: Bearer <JWT>` becomes the request's
- * viewer; no header means anonymous. A header that is present but malformed, expired or wrongly signed is a
- * 401 with a GraphQL error, never a silent fall-back to anonymous: a client with a broken token must find out.
+ * Authentication in yoga: the request's viewer, read by src/auth/viewer.ts (a bad token is a 401).
  */
 import type { Plugin } from 'graphql-yoga';
-import { AppError } from '../errors.js';
-import { bearerToken, InvalidTokenError, type VerifyToken } from '../auth/jwt.js';
-import { scopeOf } from '../request-scope.js';
-
-function unauthenticated(reason: string): AppError {
-  return new AppError('UNAUTHENTICATED', `Invalid access token: ${reason}`, {
-    httpStatus: 401,
-    headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-  });
-}
+import { viewerOf } from '../auth/viewer.js';
+import type { VerifyToken } from '../auth/jwt.js';
+import { scopeOf } from '../request/scope.js';
 
 export function useAuth(verifyToken: VerifyToken): Plugin {
   return {
     async onParams({ request }) {
-      const header = request.headers.get('authorization');
-      if (header === null) return;
-      const token = bearerToken(header);
-      if (!token) throw unauthenticated('expected "Authorization: Bearer <token>"');
-      try {
-        scopeOf(request).viewer = await verifyToken(token);
-      } catch (error) {
-        if (error instanceof InvalidTokenError) throw unauthenticated(error.message);
-        throw error;
-      }
+      scopeOf(request).viewer = await viewerOf(request.headers.get('authorization'), verifyToken);
     },
   };
 }

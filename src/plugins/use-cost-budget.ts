@@ -11,36 +11,16 @@ import type { IncomingMessage } from 'node:http';
 import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import type { Context } from '../context.js';
-import { rateLimitHeaders, type Budget } from '../cost/charge.js';
+import { costExtension, rateLimitHeaders, type Budget } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
 import { limitError } from '../limits/errors.js';
-import { scopeOf, type CostReport } from '../request-scope.js';
-import type { BucketState } from '../store/cost-bucket.js';
+import { scopeOf, type CostReport } from '../request/scope.js';
 
 export interface CostBudgetOptions {
   readonly model: CostModel;
   readonly budget: Budget;
   /** The most one operation may cost (MAX_COST); never more than the client's bucket holds. */
   readonly maxCost: number;
-}
-
-/** `extensions.cost`, in Shopify's words, so its clients' throttling code reads Tally's too. */
-function costExtension(requested: number, actual: number | undefined, limit: number, budget: BucketState | undefined) {
-  return {
-    requestedQueryCost: requested,
-    ...(actual === undefined ? {} : { actualQueryCost: actual }),
-    maximumQueryCost: limit,
-    ...(budget
-      ? {
-          throttleStatus: {
-            maximumAvailable: budget.capacity,
-            currentlyAvailable: budget.remaining,
-            restoreRate: budget.restorePerSecond,
-            resetAfterMs: budget.resetAfterMs,
-          },
-        }
-      : {}),
-  };
 }
 
 export function useCostBudget({ model, budget: budgets, maxCost }: CostBudgetOptions): Plugin {

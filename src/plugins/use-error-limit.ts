@@ -1,22 +1,8 @@
-/**
- * At most MAX_ERRORS errors in one response: past that, the first ones and one more that says how many were
- * left out. A thousand errors tell a client no more than twenty, and each costs the server to build and send
- * (graphql-js alone stops validation at 100, execution not at all).
- */
-import { GraphQLError, type ExecutionResult } from 'graphql';
+/** The error limit in yoga (src/limits/error-limit.ts has the rule). */
 import type { Plugin } from 'graphql-yoga';
+import { capErrors } from '../limits/error-limit.js';
 import { mapResults } from './map-results.js';
 
 export function useErrorLimit(maxErrors: number): Plugin {
-  const capped = (result: ExecutionResult): ExecutionResult => {
-    const errors = result.errors;
-    if (!errors || errors.length <= maxErrors) return result;
-    const kept = errors.slice(0, maxErrors - 1);
-    const left = errors.length - kept.length;
-    const summary = new GraphQLError(`${left} more errors were left out of this response: fix the ones shown first.`, {
-      extensions: { code: 'TOO_MANY_ERRORS', omitted: left },
-    });
-    return { ...result, errors: [...kept, summary] };
-  };
-  return { onResultProcess: mapResults(capped) };
+  return { onResultProcess: mapResults((result) => capErrors(result, maxErrors)) };
 }

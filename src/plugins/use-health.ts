@@ -5,13 +5,7 @@
  * outage of it would take every instance out of the load balancer at once, although each could serve.
  */
 import type { Plugin } from 'graphql-yoga';
-
-export interface ReadinessCheck {
-  readonly name: string;
-  readonly check: () => Promise<void>;
-  /** Failing it degrades what the instance serves instead of stopping it: reported, still ready. */
-  readonly degrades?: boolean;
-}
+import type { ReadinessCheck } from '../observability/readiness.js';
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } });

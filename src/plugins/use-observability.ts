@@ -1,12 +1,12 @@
 /**
- * Seeing inside: one JSON log line per GraphQL request (request id, viewer, operation, status, duration, SQL
- * statements, error codes) and the same figures as Prometheus metrics, served at /metrics.
+ * Seeing inside, in yoga: the request's log line and metrics (src/observability/request-log.ts), and /metrics.
  */
 import { getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { scopeOf } from '../request-scope.js';
+import { scopeOf } from '../request/scope.js';
+import { noteErrorCodes, recordRequest } from '../observability/request-log.js';
 
 export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoint: string): Plugin {
   return {
@@ -32,31 +32,11 @@ export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoi
     onResultProcess({ request, result }) {
       if (Symbol.asyncIterator in result) return;
       const scope = scopeOf(request);
-      for (const single of Array.isArray(result) ? result : [result]) {
-        for (const error of single.errors ?? []) {
-          const code = error.extensions?.['code'];
-          scope.errorCodes.push(typeof code === 'string' ? code : 'UNKNOWN');
-        }
-      }
+      for (const single of Array.isArray(result) ? result : [result]) noteErrorCodes(scope, single);
     },
     onResponse({ request, response }) {
       if (new URL(request.url).pathname !== graphqlEndpoint) return;
-      const scope = scopeOf(request);
-      const seconds = (performance.now() - scope.startedAt) / 1000;
-      const operation = scope.operationName ?? 'anonymous';
-      metrics.observe({ operation, status: response.status, seconds, sqlStatements: scope.sqlStatements, errorCodes: scope.errorCodes });
-      logger.info(
-        {
-          requestId: scope.requestId,
-          viewerId: scope.viewer?.id ?? null,
-          operation,
-          status: response.status,
-          ms: Math.round(seconds * 10_000) / 10,
-          sql: scope.sqlStatements,
-          ...(scope.errorCodes.length > 0 ? { errors: scope.errorCodes } : {}),
-        },
-        'graphql request',
-      );
+      recordRequest(metrics, logger, scopeOf(request), response.status);
     },
   };
 }

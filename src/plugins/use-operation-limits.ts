@@ -9,19 +9,12 @@
  * Every check here depends on the document alone and yoga caches parsed documents, so the shape is measured once
  * per distinct document and remembered with it.
  */
-import { GraphQLError, Kind, Lexer, parse, Source, TokenKind, type DocumentNode, type ParseOptions } from 'graphql';
+import { GraphQLError, Lexer, parse, Source, TokenKind, type DocumentNode, type ParseOptions } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import type { Limits } from '../config.js';
 import { limitError } from '../limits/errors.js';
-import { measureOperation } from '../limits/shape.js';
+import { documentLimitErrors, variablesRefusal, type DocumentLimitOptions } from '../limits/document.js';
 
-export interface OperationLimitOptions {
-  readonly limits: Limits;
-  /** Whether `__schema` and `__type` may be selected. */
-  readonly introspection: boolean;
-  /** Whether refusals say the measured value and the limit. */
-  readonly details: boolean;
-}
+export type OperationLimitOptions = DocumentLimitOptions;
 
 /** graphql-js 16's words when `maxTokens` stops it: "Document contains more that 5000 tokens. Parsing aborted." */
 const TOKENS_ABORTED = /Document contains more th(?:at|an) \d+ tokens\. Parsing aborted\./;
@@ -29,49 +22,13 @@ const TOKENS_ABORTED = /Document contains more th(?:at|an) \d+ tokens\. Parsing 
 /** What stands for a document the parser gave up on: never run (see onParse). */
 const STAND_IN = '{ __typename }';
 
-/** How deep introspection lists may nest (`fields { type { fields … } }`): graphql-js' own recommended bound. */
-const MAX_INTROSPECTION_LISTS = 2;
 
-/**
- * `__schema` fields per operation. One answers all a client can learn about the schema; each more repeats it at
- * full size. The cost model prices every one, but its introspection sizes are means, not bounds
- * (src/cost/introspection.ts): refusing the repeats keeps what the price can miss to one schema's worth.
- */
-const MAX_SCHEMA_SELECTIONS = 1;
 
-/**
- * How deeply a request's variables and extensions may nest. The deepest input the schema takes is an input object
- * in a list (`nodes(ids:)`, a mutation's `input`): 2 levels; no client needs 32. Beyond it nothing is walked
- * further, so no later stage (the response cache's key, the cost, coercion) meets a value deeper than this.
- */
-const MAX_JSON_DEPTH = 32;
 
 export function useOperationLimits({ limits, introspection, details }: OperationLimitOptions): Plugin {
   const refusals = new WeakMap<DocumentNode, readonly GraphQLError[]>();
 
-  const shapeErrors = (document: DocumentNode): readonly GraphQLError[] => {
-    const errors: GraphQLError[] = [];
-    for (const definition of document.definitions) {
-      if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
-      const shape = measureOperation(document, definition);
-      const over = (value: number, limit: number) => value > limit && { value, limit };
-      const checks = [
-        ['DEPTH_LIMIT_EXCEEDED', 'The operation nests selections too deeply', over(shape.depth, limits.maxDepth)],
-        ['DEPTH_LIMIT_EXCEEDED', 'The operation nests introspection lists too deeply', over(shape.introspectionDepth, MAX_INTROSPECTION_LISTS)],
-        ['ALIAS_LIMIT_EXCEEDED', 'The operation has too many aliases', over(shape.aliases, limits.maxAliases)],
-        ['DIRECTIVE_LIMIT_EXCEEDED', 'The operation has too many directives', over(shape.directives, limits.maxDirectives)],
-        ['ROOT_FIELD_LIMIT_EXCEEDED', 'The operation selects too many root fields', over(shape.rootFields, limits.maxRootFields)],
-        ['SELECTION_LIMIT_EXCEEDED', 'A selection set holds too many fields', over(shape.widest, limits.maxSelections)],
-        ['INTROSPECTION_LIMIT_EXCEEDED', 'The operation selects __schema more than once', over(shape.schemaSelections, MAX_SCHEMA_SELECTIONS)],
-      ] as const;
-      for (const [code, message, measured] of checks) {
-        if (measured) errors.push(limitError(code, message, measured, details));
-      }
-      if (shape.introspects && !introspection) errors.push(limitError('INTROSPECTION_DISABLED', 'Introspection is turned off on this server'));
-    }
-    return errors;
-  };
-
+  const shapeErrors = (document: DocumentNode) => documentLimitErrors(document, { limits, introspection, details });
   // Built once, not per request: these run on every request, and the feed's budget for all limits is 5% of CPU.
   const batchCheck = {
     onRequestParseDone({ requestParserResult }: { requestParserResult: GraphQLParams | GraphQLParams[] }) {
@@ -108,16 +65,9 @@ export function useOperationLimits({ limits, introspection, details }: Operation
       if (typeof params.query === 'string' && params.query.length > limits.maxDocumentLength) {
         throw limitError('DOCUMENT_TOO_LARGE', 'The document is too long', { value: params.query.length, limit: limits.maxDocumentLength }, details);
       }
-      const variables = measureJson(params.variables);
-      if (variables.longestString > limits.maxStringVariableLength) {
-        throw limitError('VARIABLE_TOO_LARGE', 'A variable holds too long a string', { value: variables.longestString, limit: limits.maxStringVariableLength }, details);
-      }
-      const depth = Math.max(variables.depth, measureJson(params.extensions).depth);
-      if (depth > MAX_JSON_DEPTH) {
-        throw limitError('VARIABLES_TOO_DEEP', 'The variables or extensions nest too deeply', { value: depth, limit: MAX_JSON_DEPTH }, details);
-      }
+      const refused = variablesRefusal(params.variables, params.extensions, limits, details);
+      if (refused) throw refused;
     },
-
     onParse({ setParseFn }) {
       setParseFn(limitedParse);
     },
@@ -147,23 +97,4 @@ function countTokens(source: string | Source): number {
     // A malformed token: what was counted so far is above the limit already.
   }
   return count;
-}
-
-/**
- * The longest string anywhere in `value` and how deeply it nests (a scalar is 0 deep, `[]` 1), walked without
- * recursion: a client's JSON can nest thousands deep in a 16 KB URL.
- */
-function measureJson(value: unknown): { longestString: number; depth: number } {
-  let longestString = 0;
-  let depth = 0;
-  const pending: [unknown, number][] = [[value, 0]];
-  while (pending.length > 0) {
-    const [next, level] = pending.pop()!;
-    if (typeof next === 'string') longestString = Math.max(longestString, next.length);
-    else if (next !== null && typeof next === 'object') {
-      depth = Math.max(depth, level + 1);
-      for (const item of Object.values(next)) pending.push([item, level + 1]);
-    }
-  }
-  return { longestString, depth };
 }

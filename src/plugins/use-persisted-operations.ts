@@ -1,10 +1,6 @@
 /**
  * Persisted operations: a client sends a document's id instead of its text, and the server runs the document it
- * knows by that id. The id is read wherever a client library puts it:
- *
- * - `documentId` (the GraphQL-over-HTTP draft; graphql-codegen's client preset), in a POST body or a GET query;
- * - `doc_id` or `id` (Relay's network layers);
- * - `extensions.persistedQuery.sha256Hash` (Apollo's persisted-queries link; automatic persisted queries).
+ * knows by that id (src/persisted/operation-id.ts reads the id and finds the document).
  *
  * Two modes (PERSISTED_OPERATIONS):
  * - `trusted`, production's default: only the manifests' documents run (src/persisted/trusted-documents.ts),
@@ -16,56 +12,9 @@
  *
  * The documents that run, persisted or not, meet every limit and the cost budget after this stage, as any other.
  */
-import { GraphQLError } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import type { PersistedMode } from '../config.js';
 import { sha256Hex } from '../persisted/manifest.js';
-import type { TrustedDocuments } from '../persisted/trusted-documents.js';
-import type { DocumentStore } from '../store/document-store.js';
-
-export interface PersistedOperationOptions {
-  readonly mode: PersistedMode;
-  readonly trusted: TrustedDocuments;
-  /** Automatic persisted queries, registered by clients (open mode). */
-  readonly registered: DocumentStore;
-}
-
-/** The spellings of a persisted operation's id, in the order they are looked for. */
-const ID_PARAMETERS = ['documentId', 'doc_id', 'id'] as const;
-
-export type PersistedCode = 'PERSISTED_QUERY_NOT_FOUND' | 'PERSISTED_QUERY_ONLY' | 'PERSISTED_QUERY_HASH_MISMATCH' | 'PERSISTED_QUERY_ID_INVALID';
-
-const refusal = (code: PersistedCode, message: string, status: number) =>
-  new GraphQLError(message, { extensions: { code, http: { status, spec: false } } });
-
-/** At most a sha512 in hex; anything longer (or not a string) is not an id any tool writes. */
-const MAX_ID_LENGTH = 128;
-
-/** The operation's id and whether it came as an APQ hash, from the body (POST) or the query string (GET). */
-export function persistedIdOf(params: Partial<GraphQLParams> & Record<string, unknown>, search: URLSearchParams | undefined): { id: unknown; apq: boolean } | undefined {
-  const persistedQuery = (params.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
-  if (persistedQuery && typeof persistedQuery === 'object') {
-    if (persistedQuery.version !== 1) throw refusal('PERSISTED_QUERY_ID_INVALID', 'extensions.persistedQuery.version must be 1, the only version of automatic persisted queries.', 400);
-    return { id: persistedQuery.sha256Hash, apq: true };
-  }
-  for (const name of ID_PARAMETERS) {
-    const value = params[name] ?? search?.get(name) ?? undefined;
-    if (value !== undefined) return { id: value, apq: false };
-  }
-  return undefined;
-}
-
-/** Whether an id is one any tool writes: a non-empty string of at most a sha512's hex length. */
-export const isPersistedId = (id: unknown): id is string => typeof id === 'string' && id !== '' && id.length <= MAX_ID_LENGTH;
-
-/**
- * The document an id names: a trusted one by the id as written, else (open mode) a registered APQ document by
- * its hash in lower case. The cached-GET front finds documents with this too, so it and this stage never
- * disagree about what a URL runs.
- */
-export async function documentFor({ id, apq }: { id: string; apq: boolean }, { mode, trusted, registered }: PersistedOperationOptions): Promise<string | undefined> {
-  return trusted.get(id) ?? (mode === 'open' ? await registered.get(apq ? id.toLowerCase() : id) : undefined);
-}
+import { documentFor, isPersistedId, persistedIdOf, refusal, type PersistedOperationOptions } from '../persisted/operation-id.js';
 
 export function usePersistedOperations(options: PersistedOperationOptions): Plugin {
   const { mode, trusted, registered } = options;

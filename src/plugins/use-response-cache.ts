@@ -15,7 +15,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { CachePolicy } from '../cache/policy.js';
 import { CACHEABLE_MEDIA_TYPES, cacheHeaders, matchesEtag, type ResponseCache } from '../cache/response-cache.js';
 import { tagsOf } from '../cache/tags.js';
-import { scopeOf } from '../request-scope.js';
+import { scopeOf } from '../request/scope.js';
 
 interface Miss {
   readonly key: string;

@@ -1,5 +1,5 @@
 import { badInput } from '../errors.js';
-import { parsePositiveId } from '../ids.js';
+import { parsePositiveId } from '../db/ids.js';
 
 /** Parses the database id inside a global ID; a non-integer is a clear error, not a failed query. */
 export function parseRowId(typename: string) {

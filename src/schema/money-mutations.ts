@@ -9,7 +9,7 @@ import { idempotently, MAX_KEY_LENGTH } from '../ledger/idempotency.js';
 import { moveMoney, type MoneyMovement, type Moved } from '../ledger/move-money.js';
 import type { Context } from '../context.js';
 import type { Currency } from '../db/schema.js';
-import { majorToMinor, parseAmount } from '../money.js';
+import { majorToMinor, parseAmount } from '../ledger/money.js';
 import { failed, problem, succeeded, type Outcome, type Problem } from '../problems.js';
 import { builder } from './builder.js';
 import { CurrencyEnum } from './money.js';

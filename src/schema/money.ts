@@ -1,6 +1,6 @@
 import { currency } from '../db/schema.js';
 import type { Currency } from '../db/schema.js';
-import { formatMinor, MINOR_DIGITS } from '../money.js';
+import { formatMinor, MINOR_DIGITS } from '../ledger/money.js';
 import { builder } from './builder.js';
 
 export interface MoneyShape {

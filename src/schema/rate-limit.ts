@@ -4,7 +4,7 @@
  * budget stage, which priced and charged this operation before it ran (src/plugins/use-cost-budget.ts).
  */
 import { GraphQLError } from 'graphql';
-import type { CostReport } from '../request-scope.js';
+import type { CostReport } from '../request/scope.js';
 import { builder } from './builder.js';
 
 const RateLimit = builder.objectRef<CostReport>('RateLimit').implement({

@@ -1,6 +1,6 @@
 /** A User's global ID given as mutation input, read into a row id, or the typed error that says why it is not one. */
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import { parsePositiveId } from '../ids.js';
+import { parsePositiveId } from '../db/ids.js';
 import { failed, problem, succeeded, type Outcome } from '../problems.js';
 
 export function userIdInput(globalId: string, field: readonly string[]): Outcome<number> {

@@ -4,17 +4,7 @@
  * queue), so a caller can fall back instead of waiting; the client keeps reconnecting in the background.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Where the shared state lives. */
-export type RedisTarget =
-  | { readonly kind: 'single'; readonly url: string }
-  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string; readonly password: string | undefined }
-  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly password: string | undefined };
+import type { RedisTarget } from '../config.js';
 
 /**
  * What every store is given. Each sends only commands both kinds have, and a cluster's keys are named so that

@@ -18,7 +18,7 @@ import { sharedCostBucket } from './shared-cost-bucket.js';
 import { memoryRecentWriters, redisRecentWriters, type RecentWriters } from './recent-writers.js';
 import { memoryValueStore, redisValueStore, type ValueStore } from './value-store.js';
 import type { SharedRedis } from './redis.js';
-import type { ReadinessCheck } from '../plugins/use-health.js';
+import type { ReadinessCheck } from '../observability/readiness.js';
 
 export interface Stores {
   /** Every client's cost budget. */

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, signToken, type VerifyToken } from '../../src/auth/jwt.js';
 import type { ResponseCache } from '../../src/cache/response-cache.js';
-import { createClientAddress, type ClientAddress } from '../../src/client-address.js';
+import { createClientAddress, type ClientAddress } from '../../src/request/client-address.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createEventBus, type EventBus } from '../../src/events.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';

@@ -1,9 +1,9 @@
 /**
- * Who an anonymous client is (src/client-address.ts): IPv4 per address, IPv6 per network, and a forwarded entry
+ * Who an anonymous client is (src/request/client-address.ts): IPv4 per address, IPv6 per network, and a forwarded entry
  * that is not an address never named as the trusted proxy nor by its own text. Over HTTP: cost-budget.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { createClientAddress, UNKNOWN_CLIENT, UNPARSEABLE_FORWARDED_CLIENT } from '../../src/client-address.js';
+import { createClientAddress, UNKNOWN_CLIENT, UNPARSEABLE_FORWARDED_CLIENT } from '../../src/request/client-address.js';
 import { parseAddressRange } from '../../src/config.js';
 
 const PROXY = '10.0.0.5';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMinor, MINOR_DIGITS } from '../../src/money.js';
+import { formatMinor, MINOR_DIGITS } from '../../src/ledger/money.js';
 
 describe('formatMinor', () => {
   it.each([

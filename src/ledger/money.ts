@@ -2,7 +2,7 @@
  * Money is an integer of minor units (bigint) plus a currency. This module is the one place that turns minor
  * units into the decimal strings clients see, with string arithmetic only: no float on the way.
  */
-import type { Currency } from './db/schema.js';
+import type { Currency } from '../db/schema.js';
 
 /** ISO 4217 minor-unit exponents of the currencies Tally holds. */
 export const MINOR_DIGITS: Record<Currency, number> = { USD: 2, EUR: 2, GBP: 2, JPY: 0 };

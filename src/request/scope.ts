@@ -4,8 +4,8 @@
  * GraphQL context), not in AsyncLocalStorage: on Node 20 that hooks every promise the process makes, which cost
  * 15–20% of the feed's throughput (loadtest/reports/feed.md).
  */
-import type { Viewer } from './auth/jwt.js';
-import type { BucketState } from './store/cost-bucket.js';
+import type { Viewer } from '../auth/jwt.js';
+import type { BucketState } from '../store/cost-bucket.js';
 
 export interface RequestScope {
   readonly requestId: string;
@@ -32,8 +32,9 @@ export interface CostReport {
 
 const scopes = new WeakMap<Request, RequestScope>();
 
-export function openRequestScope(request: Request, requestId: string): RequestScope {
-  const scope: RequestScope = {
+/** A request's scope, not tied to a fetch Request: the prepared lane keeps its own. */
+export function createRequestScope(requestId: string): RequestScope {
+  return {
     requestId,
     startedAt: performance.now(),
     sqlStatements: 0,
@@ -42,6 +43,10 @@ export function openRequestScope(request: Request, requestId: string): RequestSc
     errorCodes: [],
     cost: undefined,
   };
+}
+
+export function openRequestScope(request: Request, requestId: string): RequestScope {
+  const scope = createRequestScope(requestId);
   scopes.set(request, scope);
   return scope;
 }

@@ -8,7 +8,7 @@
  * client could take a fresh budget with every request, for ever.
  */
 import { BlockList, isIP } from 'node:net';
-import type { AddressRange } from './config.js';
+import type { AddressRange } from '../config.js';
 
 export type ClientAddress = (peer: string | undefined, forwardedFor: string | null) => string;
 

@@ -4,7 +4,7 @@
  * with that id. The original error is never attached (yoga does that in development): no stack trace leaves.
  *
  * yoga's mask does not know the request, so it happens in two steps: `createMaskError` replaces the error and
- * remembers its cause, and `useMaskedErrorReport` (once the result, and so the request, is at hand) logs the
+ * remembers its cause, and `reportMaskedErrors` (once the result, and so the request, is at hand) logs the
  * cause with the request id and puts that id into the message. The cause is logged as it was thrown: the logger
  * (src/observability/logger.ts) keeps a failed query's parameters and the client's values out of every line, this one included.
  *
@@ -15,12 +15,10 @@
  * request that produced some data keeps its status, the failed fields' errors saying what to retry.
  */
 import { PothosValidationError } from '@pothos/core';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
-import type { Plugin } from 'graphql-yoga';
-import { faultOf, type FaultCode } from './db/faults.js';
-import type { Logger } from './observability/logger.js';
-import { scopeOf } from './request-scope.js';
+import { faultOf, type FaultCode } from '../db/faults.js';
+import type { Logger } from '../observability/logger.js';
 
 /** Masked errors whose cause is not logged yet: that cause, and the fault it is, if it is one. */
 const unreported = new WeakMap<GraphQLError, { readonly cause: unknown; readonly fault?: FaultCode }>();
@@ -92,39 +90,29 @@ function producedNoData({ data, errors }: { data?: Record<string, unknown> | nul
 
 /**
  * Logs each masked error's cause with the request id and quotes that id in the message the client reads; a result
- * that holds only a fault's errors and no data becomes a 503 with Retry-After.
+ * that holds only a fault's errors and no data becomes a 503 with Retry-After. Results without a masked error
+ * come back as they are.
  */
-export function useMaskedErrorReport(logger: Logger): Plugin {
-  return {
-    onResultProcess(event) {
-      const { request, result } = event;
-      if (Symbol.asyncIterator in result) return;
-      const results = Array.isArray(result) ? result : [result];
-      if (!results.some((single) => single.errors?.some((error) => unreported.has(error)))) return;
-      const { requestId } = scopeOf(request);
-      const reported = results.map((single) => {
-        let faulted = false;
-        const errors = single.errors?.map((error) => {
-          const report = unreported.get(error);
-          if (!report) return error;
-          unreported.delete(error);
-          if (report.fault) {
-            faulted = true;
-            logger.warn({ err: report.cause, requestId, code: report.fault }, report.fault === 'TIMEOUT' ? 'database timed out' : 'database unavailable');
-            return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { ...error.extensions, requestId } });
-          }
-          logger.error({ err: report.cause, requestId }, 'unexpected error');
-          return new GraphQLError(`${error.message} Quote request id ${requestId} when reporting it.`, {
-            nodes: error.nodes,
-            path: error.path,
-            extensions: { ...error.extensions, requestId },
-          });
-        });
-        if (!faulted || !producedNoData({ data: single.data as Record<string, unknown> | null | undefined, errors })) return { ...single, errors };
-        const http = { status: 503, headers: { 'Retry-After': String(FAULT_RETRY_AFTER_SECONDS) } };
-        return { ...single, errors, extensions: { ...(single.extensions as Record<string, unknown> | undefined), http } };
-      });
-      event.setResult(Array.isArray(result) ? reported : reported[0]!);
-    },
-  };
+export function reportMaskedErrors(single: ExecutionResult, requestId: string, logger: Logger): ExecutionResult {
+  if (!single.errors?.some((error) => unreported.has(error))) return single;
+  let faulted = false;
+  const errors = single.errors.map((error) => {
+    const report = unreported.get(error);
+    if (!report) return error;
+    unreported.delete(error);
+    if (report.fault) {
+      faulted = true;
+      logger.warn({ err: report.cause, requestId, code: report.fault }, report.fault === 'TIMEOUT' ? 'database timed out' : 'database unavailable');
+      return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { ...error.extensions, requestId } });
+    }
+    logger.error({ err: report.cause, requestId }, 'unexpected error');
+    return new GraphQLError(`${error.message} Quote request id ${requestId} when reporting it.`, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { ...error.extensions, requestId },
+    });
+  });
+  if (!faulted || !producedNoData({ data: single.data, errors })) return { ...single, errors };
+  const http = { status: 503, headers: { 'Retry-After': String(FAULT_RETRY_AFTER_SECONDS) } };
+  return { ...single, errors, extensions: { ...(single.extensions), http } };
 }

@@ -1,0 +1,35 @@
+/**
+ * One JSON log line per GraphQL request (request id, viewer, operation, status, duration, SQL statements, error
+ * codes) and the same figures as Prometheus metrics: written here for yoga's stage (src/plugins/use-observability.ts)
+ * and the prepared lane alike, so a request reads the same in the logs whichever answered it.
+ */
+import type { ExecutionResult } from 'graphql';
+import type { RequestScope } from '../request/scope.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+/** Adds the `extensions.code` of each error of a final (masked) result to the request's record. */
+export function noteErrorCodes(scope: RequestScope, result: Pick<ExecutionResult, 'errors'>): void {
+  for (const error of result.errors ?? []) {
+    const code = error.extensions?.['code'];
+    scope.errorCodes.push(typeof code === 'string' ? code : 'UNKNOWN');
+  }
+}
+
+export function recordRequest(metrics: Metrics, logger: Logger, scope: RequestScope, status: number): void {
+  const seconds = (performance.now() - scope.startedAt) / 1000;
+  const operation = scope.operationName ?? 'anonymous';
+  metrics.observe({ operation, status, seconds, sqlStatements: scope.sqlStatements, errorCodes: scope.errorCodes });
+  logger.info(
+    {
+      requestId: scope.requestId,
+      viewerId: scope.viewer?.id ?? null,
+      operation,
+      status,
+      ms: Math.round(seconds * 10_000) / 10,
+      sql: scope.sqlStatements,
+      ...(scope.errorCodes.length > 0 ? { errors: scope.errorCodes } : {}),
+    },
+    'graphql request',
+  );
+}
