@@ -125,6 +125,8 @@ export const STAGE_ENVS = {
   all: { ...WITH_REDIS, ...TRUSTED },
   withoutBudget: { ...AS_PRODUCTION, ...WITH_REDIS, ...TRUSTED, DISABLE_STAGES: 'budget' },
   withoutLimitsOrBudget: { ...AS_PRODUCTION, ...WITH_REDIS, ...TRUSTED, DISABLE_STAGES: 'limits,budget' },
+  // Every stage on, the trusted feed run through yoga instead of the prepared lane: what the lane saves.
+  withoutLane: { ...AS_PRODUCTION, ...WITH_REDIS, ...TRUSTED, DISABLE_STAGES: 'lane' },
 };
 
 /** The feed as a client built with the manifest sends it: its id, not its text. */
@@ -194,6 +196,7 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
         // (loadtest/stage-cost.ts).
         ...(
           [
+            ['Tally, without the prepared lane (through yoga)', STAGE_ENVS.withoutLane],
             ['Tally, cost budget in-process (no Redis)', { ...TRUSTED, REDIS_URL: '' }],
             ['Tally, without the budget', STAGE_ENVS.withoutBudget],
             ['Tally, without limits or budget', STAGE_ENVS.withoutLimitsOrBudget],

@@ -32,7 +32,7 @@ export type RedisTarget =
 export const DEFAULT_MANIFEST = fileURLToPath(new URL('../persisted-queries/manifest.json', import.meta.url));
 
 /** Request-path stages a load test may turn off to measure what each costs (DISABLE_STAGES, never in production). */
-export const STAGES = ['limits', 'budget'] as const;
+export const STAGES = ['limits', 'budget', 'lane'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /**

@@ -7,8 +7,6 @@
  */
 import cluster from 'node:cluster';
 import { clusterMetrics, runPrimary, shareMetrics } from './cluster.js';
-import { createClientAddress } from './request/client-address.js';
-import { createPenaltyBox } from './http/penalty-box.js';
 import { signToken, createTokenVerifier } from './auth/jwt.js';
 import { openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
@@ -20,7 +18,7 @@ import { createNodeServer } from './http/node-server.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
 import { createLogger } from './observability/logger.js';
 import type { ReadinessCheck } from './observability/readiness.js';
-import { createRequestListener, createServer } from './server.js';
+import { createTally } from './server.js';
 import { loadTrustedDocuments } from './persisted/trusted-documents.js';
 import { connectWithin, openRedis } from './store/redis.js';
 import { createMetrics } from './observability/metrics.js';
@@ -68,7 +66,6 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
   const stores = openStores(config, redis, { hooks: outageHooks(metrics, logger), prefix: config.redisKeyPrefix });
   readinessChecks.push(...stores.readiness);
   const { responseCache, userCache } = createCaches(config, stores, { metrics, database });
-  const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
 
   let graphiqlToken: string | undefined;
   if (config.jwt.kind === 'secret' && config.jwt.development && config.env !== 'production') {
@@ -76,41 +73,24 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     if (demo) graphiqlToken = await signToken(config.jwt, demo.id);
   }
 
-  const penaltyBox = createPenaltyBox();
-  const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
-  const verifyToken = createTokenVerifier(config.jwt);
-  const yoga = createServer({
+  const tally = createTally({
     config,
     database,
     logger,
-    verifyToken,
+    verifyToken: createTokenVerifier(config.jwt),
     events: createEventBus(logger),
     readinessChecks,
     graphiqlToken,
     costBucket: stores.costBucket,
     metrics,
-    penaltyBox,
-    clientAddress,
-    trustedDocuments,
+    trustedDocuments: loadTrustedDocuments(config.persisted.manifests),
     documentStore: stores.documents,
     responseCache,
     ...(userCache ? { userCache } : {}),
     recentWriters: stores.writers,
     tracing: Boolean(tracing),
   });
-  const server = createNodeServer(
-    createRequestListener(yoga, {
-      config,
-      penaltyBox,
-      clientAddress,
-      verifyToken,
-      trustedDocuments,
-      documentStore: stores.documents,
-      responseCache,
-      costBucket: stores.costBucket,
-    }),
-    config.http,
-  );
+  const server = createNodeServer(tally.listener, config.http);
   const shutdown = drainer(server, config.shutdownGraceMs);
 
   // Idempotency keys are kept 24 hours; every instance sweeps a minute after start and hourly after that (two

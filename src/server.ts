@@ -8,6 +8,8 @@
  *     → penalty box (a refused client asking again too soon waits)   src/http/penalty-box.ts
  *     → cached GET: a kept answer, or 304, before any GraphQL         src/cache/cached-get.ts, src/cache/
  *     → admission (so many at once, FIFO)                            src/http/admission.ts
+ *     → prepared lane: a trusted operation by id runs here, on the   src/http/prepared-lane.ts, src/persisted/prepared.ts
+ *       same rules as the stages below, prepared at start
  *     → graphql-yoga at /graphql                                     src/server.ts (this file)
  *     → request id + request scope (x-request-id)                    src/plugins/use-request-id.ts
  *     → unknown paths: 404, wrong methods 405 (yoga.fetch)           src/plugins/use-known-paths.ts
@@ -83,8 +85,10 @@ import { loadTrustedDocuments, type TrustedDocuments } from './persisted/trusted
 import { memoryDocumentStore, type DocumentStore } from './store/document-store.js';
 import { useRequestPolicy } from './plugins/use-request-policy.js';
 import type { CostBucket } from './store/cost-bucket.js';
-import { withPenaltyBox, type PenaltyBox } from './http/penalty-box.js';
-import { withAdmission } from './http/admission.js';
+import { createPenaltyBox, withPenaltyBox, type PenaltyBox } from './http/penalty-box.js';
+import { withAdmission, type Handler } from './http/admission.js';
+import { withPreparedLane } from './http/prepared-lane.js';
+import { prepareTrustedOperations } from './persisted/prepared.js';
 import { withParsedJsonBody } from './http/body.js';
 import { withCachedGet } from './cache/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
@@ -130,20 +134,13 @@ export interface ServerOptions {
   readonly tracing?: boolean;
 }
 
-/** What the node:http stack in front of yoga needs (see createRequestListener). */
-export interface FrontOptions {
-  readonly config: Config;
-  readonly penaltyBox: PenaltyBox;
-  readonly clientAddress: ClientAddress;
-  readonly verifyToken: VerifyToken;
-  readonly trustedDocuments: TrustedDocuments;
-  readonly documentStore: DocumentStore;
-  readonly responseCache?: ResponseCache | undefined;
-  /** The same bucket the budget stage charges: cached hits are charged too. */
-  readonly costBucket: CostBucket;
-}
-
 export type TallyServer = YogaServerInstance<Record<string, unknown>, Context>;
+
+/** yoga, for yoga.fetch and its stages, and the node:http stack main.ts serves with it in front. */
+export interface Tally {
+  readonly yoga: TallyServer;
+  readonly listener: RequestListener;
+}
 
 /** The schema's prices, sized once: the budget stage and the cached-GET front price with the same model. */
 const costModel = createCostModel(schema);
@@ -163,7 +160,7 @@ const EXAMPLE_QUERY = `# Tally. Press the run button: you are the demo user
 }
 `;
 
-export function createServer(options: ServerOptions): TallyServer {
+export function createTally(options: ServerOptions): Tally {
   const { config, database, logger } = options;
   const { limits, hardening } = config;
   const responseCache = config.cache.responses ? options.responseCache : undefined;
@@ -172,10 +169,19 @@ export function createServer(options: ServerOptions): TallyServer {
   // The N+1 baseline (UNBATCHED_LOADERS) measures every user read reaching PostgreSQL: no cache in front of it.
   const userCache = config.unbatchedLoaders ? undefined : options.userCache;
   if (userCache) options.events.subscribe((event) => (event.type === 'user.signedUp' ? userCache.forget([event.userId]) : undefined));
-  const routing = database.replicated ? useReadRouting(readRouting(options.recentWriters)) : undefined;
+  const routing = database.replicated ? readRouting(options.recentWriters) : undefined;
+  const yogaRouting = routing ? useReadRouting(routing) : undefined;
   const buildContext = contextFactory(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount });
+  const metrics = options.metrics ?? createMetrics(database.pool);
+  const maskError = createMaskError();
+  const penaltyBox = options.penaltyBox ?? createPenaltyBox();
+  const clientAddress = options.clientAddress ?? createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
+  const trusted = options.trustedDocuments ?? loadTrustedDocuments(config.persisted.manifests);
+  const documentStore = options.documentStore ?? memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments });
+  const budget = config.disabledStages.has('budget') ? undefined : createBudget({ bucket: options.costBucket, policies: config.budget, clientAddress, penaltyBox });
+  const documentLimits = { limits, introspection: hardening.introspection, details: hardening.limitDetails };
 
-  return createYoga<Record<string, unknown>, Context>({
+  const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
@@ -196,14 +202,14 @@ export function createServer(options: ServerOptions): TallyServer {
           defaultQuery: EXAMPLE_QUERY,
           headers: options.graphiqlToken ? JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }, null, 2) : undefined,
         },
-    maskedErrors: { maskError: createMaskError() },
+    maskedErrors: { maskError },
     // Tally's own stage refuses a batch first, with its code; this only sets yoga's parser to accept one.
     batching: limits.maxBatchOperations > 0 ? { limit: limits.maxBatchOperations } : false,
     context: ({ request, params }) => {
       const scope = scopeOf(request);
       const idempotencyKey = request.headers.get('idempotency-key');
-      if (!routing) return buildContext(scope, idempotencyKey, 'primary');
-      const target = routing.rule.targetOf(routing.typeOf(params), scope.viewer);
+      if (!yogaRouting) return buildContext(scope, idempotencyKey, 'primary');
+      const target = yogaRouting.rule.targetOf(yogaRouting.typeOf(params), scope.viewer);
       return typeof target === 'string' ? buildContext(scope, idempotencyKey, target) : target.then((chosen) => buildContext(scope, idempotencyKey, chosen));
     },
     plugins: [
@@ -212,35 +218,18 @@ export function createServer(options: ServerOptions): TallyServer {
       useMaskedErrorReport(logger),
       useErrorLimit(limits.maxErrors),
       ...(hardening.fieldSuggestions ? [] : [useNoSuggestions()]),
-      useObservability(options.metrics ?? createMetrics(database.pool), logger, GRAPHQL_PATH),
+      useObservability(metrics, logger, GRAPHQL_PATH),
       useHealth([{ name: 'database', check: () => database.ping() }, ...(options.readinessChecks ?? [])]),
       useRequestPolicy({ graphqlEndpoint: GRAPHQL_PATH, getQueries: hardening.getQueries }),
       useRequestParams(),
       useAuth(options.verifyToken),
-      ...(routing ? [routing.plugin] : []),
+      ...(yogaRouting ? [yogaRouting.plugin] : []),
       // Before the persisted stage: a document sent to be registered is held to the length limit first.
-      ...(config.disabledStages.has('limits') ? [] : [useOperationLimits({ limits, introspection: hardening.introspection, details: hardening.limitDetails })]),
-      usePersistedOperations({
-        mode: config.persisted.mode,
-        trusted: options.trustedDocuments ?? loadTrustedDocuments(config.persisted.manifests),
-        registered: options.documentStore ?? memoryDocumentStore({ ttlSeconds: config.persisted.apqTtlSeconds, maxDocuments: config.persisted.apqMaxDocuments }),
-      }),
+      ...(config.disabledStages.has('limits') ? [] : [useOperationLimits(documentLimits)]),
+      usePersistedOperations({ mode: config.persisted.mode, trusted, registered: documentStore }),
       useKnownOperationTypes(),
       useVariableCoercion(),
-      ...(config.disabledStages.has('budget')
-        ? []
-        : [
-            useCostBudget({
-              model: costModel,
-              budget: createBudget({
-                bucket: options.costBucket,
-                policies: config.budget,
-                clientAddress: options.clientAddress ?? createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix),
-                penaltyBox: options.penaltyBox,
-              }),
-              maxCost: limits.maxCost,
-            }),
-          ]),
+      ...(budget ? [useCostBudget({ model: costModel, budget, maxCost: limits.maxCost })] : []),
       // Compiles each distinct document to a function once: the largest single lever on execution time.
       useGraphQlJit(),
       // After the JIT: its span wraps the compiled execution.
@@ -248,32 +237,46 @@ export function createServer(options: ServerOptions): TallyServer {
       ...(responseCache ? [useResponseCache(responseCache, GRAPHQL_PATH)] : []),
     ],
   });
-}
 
-/**
- * The node:http stack in front of yoga, as main.ts serves it: route → JSON body read (100 KB, else 413; bytes in
- * flight bounded) → penalty box → cached GET answers → admission → yoga. Exempt paths (health, metrics) skip the
- * box and the queue.
- */
-export function createRequestListener(yoga: TallyServer, front: FrontOptions): RequestListener {
-  const { config, penaltyBox, clientAddress } = front;
-  const admitted = withAdmission(yoga, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
-  const cached =
-    config.cache.responses && front.responseCache
-      ? withCachedGet(admitted, {
-          cache: front.responseCache,
-          graphqlEndpoint: GRAPHQL_PATH,
-          mode: config.persisted.mode,
-          trusted: front.trustedDocuments,
-          registered: front.documentStore,
-          getQueries: config.hardening.getQueries,
-          verifyToken: front.verifyToken,
-          budget: config.disabledStages.has('budget') ? undefined : createBudget({ bucket: front.costBucket, policies: config.budget, clientAddress, penaltyBox }),
-          costModel,
-          maxCost: config.limits.maxCost,
-        })
-      : admitted;
+  // The node:http stack in front of yoga, in the order a request meets it (the map at the top of this file).
+  let inner: Handler = yoga;
+  if (!config.disabledStages.has('lane')) {
+    const prepared = prepareTrustedOperations(trusted, schema, documentLimits);
+    inner = withPreparedLane(yoga, {
+      graphqlEndpoint: GRAPHQL_PATH,
+      prepared,
+      schema,
+      verifyToken: options.verifyToken,
+      limits,
+      variableLimits: !config.disabledStages.has('limits'),
+      limitDetails: hardening.limitDetails,
+      budget,
+      costModel,
+      buildContext,
+      routing,
+      maskError,
+      cached: (operation) => responseCache !== undefined && responseCache.policyFor(operation.text, operation.name) !== undefined,
+      tracing: Boolean(options.tracing),
+      logger,
+      metrics,
+    });
+  }
+  const admitted = withAdmission(inner, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
+  const cached = responseCache
+    ? withCachedGet(admitted, {
+        cache: responseCache,
+        graphqlEndpoint: GRAPHQL_PATH,
+        mode: config.persisted.mode,
+        trusted,
+        registered: documentStore,
+        getQueries: hardening.getQueries,
+        verifyToken: options.verifyToken,
+        budget,
+        costModel,
+        maxCost: limits.maxCost,
+      })
+    : admitted;
   const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
-  const budget = createBodyBudget({ total: config.http.bodyBytesInFlight, perClient: config.http.bodyBytesInFlightPerClient });
-  return withRoute(withParsedJsonBody(held, { budget, clientAddress }));
+  const bodyBudget = createBodyBudget({ total: config.http.bodyBytesInFlight, perClient: config.http.bodyBytesInFlightPerClient });
+  return { yoga, listener: withRoute(withParsedJsonBody(held, { budget: bodyBudget, clientAddress })) };
 }

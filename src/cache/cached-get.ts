@@ -18,7 +18,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { Handler } from '../http/admission.js';
-import { bearerToken, type VerifyToken } from '../auth/jwt.js';
+import type { VerifyToken } from '../auth/jwt.js';
+import { viewerOf } from '../auth/viewer.js';
 import type { PersistedMode } from '../config.js';
 import { getOperationAST, parse } from 'graphql';
 import type { GraphQLParams } from 'graphql-yoga';
@@ -29,6 +30,8 @@ import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
 import { documentFor, isPersistedId, persistedIdOf } from '../persisted/operation-id.js';
 import { requestIdFor } from '../request/request-id.js';
+import { forwardedFor } from '../request/client.js';
+import { answerMediaType } from '../request/media-type.js';
 import { getParams } from '../request/params.js';
 import type { DocumentStore } from '../store/document-store.js';
 import type { CachePolicy } from './policy.js';
@@ -65,14 +68,6 @@ interface Named {
   readonly cost: number;
   /** The cache key of a public answer, the same for every viewer; a private one is keyed per viewer. */
   readonly publicKey: string | undefined;
-}
-
-/** The media type a hit is sent in, as yoga would choose it; undefined when the client accepts neither JSON type. */
-function mediaTypeFor(accept: string | undefined): string | undefined {
-  if (accept === undefined || accept === '') return 'application/json';
-  if (accept.includes('application/graphql-response+json')) return 'application/graphql-response+json';
-  if (accept.includes('application/json') || accept.includes('*/*') || accept.includes('application/*')) return 'application/json';
-  return undefined;
 }
 
 export function withCachedGet(next: Handler, options: CachedGetOptions): RequestListener {
@@ -160,21 +155,15 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
    * this request now leads (others of its key wait for it) when it does.
    */
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<true | { leads?: { key: string; token: symbol } }> {
-    const mediaType = mediaTypeFor(request.headers.accept);
+    const mediaType = answerMediaType(request.headers.accept);
     if (!mediaType) return {};
     const name = await nameOf(request.url!);
     if (!name) return {};
-    let viewerId: number | undefined;
-    const authorization = request.headers.authorization;
-    if (authorization !== undefined) {
-      const token = bearerToken(authorization);
-      if (!token) return {};
-      viewerId = (await options.verifyToken(token)).id;
-    }
+    // A bad token throws, and yoga answers its 401.
+    const viewerId = (await viewerOf(request.headers.authorization, options.verifyToken))?.id;
     let client: Client | undefined;
     if (options.budget) {
-      const forwarded = request.headers['x-forwarded-for'];
-      client = options.budget.clientOf(viewerId, request.socket.remoteAddress, typeof forwarded === 'string' ? forwarded : undefined);
+      client = options.budget.clientOf(viewerId, request.socket.remoteAddress, forwardedFor(request));
       // More than this client may ask for at once: the budget stage refuses it (COST_LIMIT_EXCEEDED), cached or not.
       if (name.cost > Math.min(options.maxCost, client.policy.capacity)) return {};
     }

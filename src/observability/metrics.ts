@@ -30,6 +30,8 @@ export interface Metrics {
   responseCacheInvalidations(entries: number): void;
   /** A user-row lookup behind the loader (src/cache/user-cache.ts). */
   userCache(result: 'hit' | 'miss', count: number): void;
+  /** A request the prepared lane answered (src/http/prepared-lane.ts) instead of yoga. */
+  preparedLane(operation: string): void;
 }
 
 /** What Tally keeps in Redis, each degrading on its own when Redis is down. */
@@ -116,6 +118,13 @@ export function createMetrics(pool: pg.Pool | undefined, options: MetricsOptions
     registers,
   });
 
+  const laneRequests = new Counter({
+    name: 'tally_prepared_lane_requests_total',
+    help: 'GraphQL requests answered by the prepared lane (a trusted operation by id, on node:http without yoga), by operation name; the rest of tally_graphql_requests_total went through yoga.',
+    labelNames: ['operation'] as const,
+    registers,
+  });
+
   const operations = new Set<string>();
   const bounded = (operation: string) => {
     if (operations.has(operation)) return operation;
@@ -149,6 +158,9 @@ export function createMetrics(pool: pg.Pool | undefined, options: MetricsOptions
     },
     userCache(result, count) {
       userLookups.inc({ result }, count);
+    },
+    preparedLane(operation) {
+      laneRequests.inc({ operation: bounded(operation) });
     },
   };
 }

@@ -1,12 +1,13 @@
 /**
  * A Tally server on a real socket, with the node:http server and stack src/main.ts serves (createNodeServer's
- * timeouts and parser refusals; createRequestListener: route, JSON body read, penalty box, cached GET answers,
- * admission, yoga). Listens on 127.0.0.1 on an ephemeral port.
+ * timeouts and parser refusals; createTally's listener: route, JSON body read, penalty box, cached GET answers,
+ * admission, the prepared lane, yoga). Listens on 127.0.0.1 on an ephemeral port.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNodeServer } from '../../src/http/node-server.js';
-import { createRequestListener, type FrontOptions, type TallyServer } from '../../src/server.js';
+import type { Tally } from '../../src/server.js';
+import type { Config } from '../../src/config.js';
 import type { GraphQLResponse } from './server.js';
 
 export interface HttpServer {
@@ -16,8 +17,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function listenLikeMain(server: { yoga: TallyServer } & FrontOptions): Promise<HttpServer> {
-  const http = createNodeServer(createRequestListener(server.yoga, server), server.config.http);
+export async function listenLikeMain(server: Pick<Tally, 'listener'> & { readonly config: Config }): Promise<HttpServer> {
+  const http = createNodeServer(server.listener, server.config.http);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return {

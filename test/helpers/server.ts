@@ -1,6 +1,7 @@
 /**
  * The real server over a test database, driven through yoga.fetch (the same handler node:http serves).
  */
+import type { RequestListener } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, signToken, type VerifyToken } from '../../src/auth/jwt.js';
 import type { ResponseCache } from '../../src/cache/response-cache.js';
@@ -11,7 +12,7 @@ import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createPenaltyBox, type PenaltyBox } from '../../src/http/penalty-box.js';
 import { loadTrustedDocuments, type TrustedDocuments } from '../../src/persisted/trusted-documents.js';
-import { createServer, type TallyServer } from '../../src/server.js';
+import { createTally, type TallyServer } from '../../src/server.js';
 import type { CostBucket } from '../../src/store/cost-bucket.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
 import { outageHooks, type OutageHooks } from '../../src/store/outage.js';
@@ -44,6 +45,8 @@ export async function graphqlRequest(query: string, options: RequestOptions, tok
 
 export interface TestServer extends TestDatabase {
   readonly yoga: TallyServer;
+  /** The node:http stack main.ts serves (src/server.ts createTally), for tests over a real socket (test/helpers/http.ts). */
+  readonly listener: RequestListener;
   readonly config: Config;
   /** Where refused clients wait before admission, once the server is on a socket (helpers/http.ts). */
   readonly penaltyBox: PenaltyBox;
@@ -107,6 +110,8 @@ export interface TestServerOptions {
   readonly redisUrl?: string;
   /** The pool's settings and route, for tests of database faults (PostgreSQL only). */
   readonly database?: TestDatabaseOptions;
+  /** The cost budget's bucket instead of the stores' (a clock the test holds still, say). */
+  readonly costBucket?: CostBucket;
 }
 
 export async function startTestServer(env: Record<string, string> = {}, logger?: Logger, options: TestServerOptions = {}): Promise<TestServer> {
@@ -121,13 +126,13 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
   const verifyToken = createTokenVerifier(config.jwt);
   const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
-  const yoga = createServer({
+  const { yoga, listener } = createTally({
     config,
     database: testDb.database,
     logger: log,
     verifyToken,
     events,
-    costBucket: stores.costBucket,
+    costBucket: options.costBucket ?? stores.costBucket,
     trustedDocuments,
     documentStore: stores.documents,
     responseCache,
@@ -147,6 +152,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
       await testDb.close();
     },
     yoga,
+    listener,
     config,
     penaltyBox,
     clientAddress,
@@ -155,7 +161,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     trustedDocuments,
     documentStore: stores.documents,
     responseCache,
-    costBucket: stores.costBucket,
+    costBucket: options.costBucket ?? stores.costBucket,
     metrics,
     fetch,
     tokenFor,

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { createEventBus } from '../../src/events.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createServer } from '../../src/server.js';
+import { createTally } from '../../src/server.js';
 import { memoryCostBucket } from '../../src/store/cost-bucket.js';
 import { withCost } from '../helpers/assertions.js';
 
@@ -92,7 +92,7 @@ describe('npm run token -- <username>', () => {
     const database = await openDatabase(config.database);
     try {
       const logger = createLogger(config);
-      const yoga = createServer({ config, database, logger, verifyToken: createTokenVerifier(config.jwt), events: createEventBus(logger), costBucket: memoryCostBucket() });
+      const { yoga } = createTally({ config, database, logger, verifyToken: createTokenVerifier(config.jwt), events: createEventBus(logger), costBucket: memoryCostBucket() });
       const response = await yoga.fetch(
         new Request('http://localhost/graphql', {
           method: 'POST',

@@ -11,7 +11,7 @@ import { createTokenVerifier, signToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config.js';
 import { createEventBus } from '../../src/events.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createServer, type TallyServer } from '../../src/server.js';
+import { createTally, type TallyServer } from '../../src/server.js';
 import { sharedCostBucket } from '../../src/store/shared-cost-bucket.js';
 import { openRedis } from '../../src/store/redis.js';
 import { createPosts, createUser } from '../helpers/factories.js';
@@ -67,7 +67,7 @@ function instance(name: string, url: string, db: TestDatabase): Instance {
   const client = openRedis(url);
   const events: string[] = [];
   const logger = createLogger(config);
-  const yoga = createServer({
+  const { yoga } = createTally({
     config,
     database: db.database,
     logger,
