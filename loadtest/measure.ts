@@ -105,6 +105,8 @@ export interface BackgroundResult {
 export interface Measurement {
   readonly requestsPerSecond: number;
   readonly totalRequests: number;
+  /** Bytes the server sent per response over the measured run, head and body: what a client downloads. */
+  readonly bytesPerResponse: number;
   readonly latencyMs: { p50: number; p75: number; p90: number; p97_5: number; p99: number; p99_9: number; max: number; mean: number };
   readonly perSecond: number[];
   readonly statusCounts: Record<string, number>;
@@ -165,6 +167,8 @@ export function hitRate(counts: ResponseCacheCounts | undefined): number | undef
 /** What measure() reads of a run, whether one autocannon instance made it or many paced ones. */
 interface Outcome {
   readonly total: number;
+  /** Bytes received, heads and bodies. */
+  readonly bytes: number;
   readonly latency: Measurement['latencyMs'];
   readonly statusCounts: Record<string, number>;
   readonly non2xx: number;
@@ -188,6 +192,7 @@ function run(url: string, load: Load, duration: number, onTick?: (counter: numbe
           ? reject(error as Error)
           : resolve({
               total: result.requests.total,
+              bytes: result.throughput.total,
               latency: {
                 p50: result.latency.p50,
                 p75: result.latency.p75,
@@ -273,6 +278,7 @@ async function runPaced(
   const sum = (pick: (result: autocannon.Result) => number) => results.reduce((total, result) => total + pick(result), 0);
   return {
     total: sum((result) => result.requests.total),
+    bytes: sum((result) => result.throughput.total),
     latency: {
       p50: round(percentile(sorted, 0.5)),
       p75: round(percentile(sorted, 0.75)),
@@ -491,6 +497,7 @@ export async function measure(
   return {
     requestsPerSecond: total / load.durationSeconds,
     totalRequests: total,
+    bytesPerResponse: total > 0 ? result.bytes / total : 0,
     latencyMs: result.latency,
     perSecond: measured.perSecond,
     statusCounts: result.statusCounts,

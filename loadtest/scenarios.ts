@@ -129,8 +129,8 @@ export const STAGE_ENVS = {
   withoutLane: { ...AS_PRODUCTION, ...WITH_REDIS, ...TRUSTED, DISABLE_STAGES: 'lane' },
 };
 
-/** The feed as a client built with the manifest sends it: its id, not its text. */
-export const FEED_BY_ID = { documentId: documentIdOf('LoadFeed') } as const;
+/** The feed as a client built with the manifest sends it: its id, not its text, and its variables. */
+export const FEED_BY_ID = { documentId: documentIdOf('LoadFeed'), variables: { first: 20 } } as const;
 
 const POSTGRAPHILE = 'PostGraphile v5';
 const MERCURIUS = 'Mercurius (Fastify + graphql-jit + loaders)';
@@ -147,6 +147,19 @@ function throughputGoal(peer: string, possessive: string, times: number): Goal {
     detail: (r) => {
       const [tally, other] = [rps(r, 'Tally'), rps(r, peer)];
       return tally === undefined || !other ? undefined : `${tally.toFixed(0)} ÷ ${other.toFixed(0)} = ${(tally / other).toFixed(2)}×`;
+    },
+  };
+}
+
+/** Issue 24: Tally's CPU per request at most `times` a peer's (requests/s alone hides what the machine had left). */
+function cpuGoal(peer: string, possessive: string, times: number): Goal {
+  const cpu = (r: ReadonlyMap<string, Measurement>, label: string) => r.get(label)?.cpuMicrosPerRequest;
+  return {
+    description: `Tally's CPU per request ≤ ${times === 1 ? '' : `${times.toFixed(1)}× `}${possessive}`,
+    holds: (r) => (cpu(r, 'Tally') ?? Infinity) <= times * (cpu(r, peer) ?? 0),
+    detail: (r) => {
+      const [tally, other] = [cpu(r, 'Tally'), cpu(r, peer)];
+      return tally === undefined || !other ? undefined : `${tally.toFixed(0)} against ${other.toFixed(0)} µs = ${(tally / other).toFixed(2)}×`;
     },
   };
 }
@@ -203,9 +216,12 @@ function feed(sizeName: 'demo' | 'load'): Scenario {
           ] as const
         ).map(([label, env]) => ({ label, server: 'tally' as const, requests: [post(FEED_BY_ID)], ...SAME_ANSWER, env })),
       ]),
+    // Issue 24's targets: Mercurius' requests/s on no more CPU, half PostGraphile's CPU (a requests/s ratio to
+    // PostGraphile cannot reach 2 here: bare node:http + pg itself is about 2× it, the cores being shared).
     goals: [
-      throughputGoal(POSTGRAPHILE, "PostGraphile's", 2),
-      throughputGoal(MERCURIUS, "Mercurius'", 1.3),
+      throughputGoal(MERCURIUS, "Mercurius'", 1),
+      cpuGoal(MERCURIUS, "Mercurius'", 1),
+      cpuGoal(POSTGRAPHILE, "PostGraphile's", 0.5),
       p99Goal(POSTGRAPHILE, "PostGraphile's"),
       p99Goal(MERCURIUS, "Mercurius'"),
       {
@@ -626,6 +642,9 @@ const FEED_BY_GET: autocannon.Request = { method: 'GET', path: `/graphql?documen
 
 const BARE_HTTP = 'bare node:http (1 KB JSON)';
 const CACHED = 'Tally, cached GET by documentId';
+const CACHED_GZIP = 'Tally, cached GET by documentId, Accept-Encoding: gzip';
+/** The same GET from a client that takes gzip (every browser, every mobile HTTP stack). */
+const FEED_BY_GET_GZIP: autocannon.Request = { ...FEED_BY_GET, headers: { ...FEED_BY_GET.headers, 'accept-encoding': 'gzip' } };
 const UNCACHED = 'Tally, uncached POST by documentId';
 const STAMPEDE_ROW = 'Tally, cached GET, stampede';
 
@@ -728,6 +747,7 @@ function cachedGet(sizeName: 'demo' | 'load'): Scenario {
       return [
         { label: BARE_HTTP, server: 'bare-http', requests: [FEED_BY_GET] },
         { label: CACHED, ...tally, requests: [FEED_BY_GET] },
+        { label: CACHED_GZIP, ...tally, requests: [FEED_BY_GET_GZIP] },
         { label: UNCACHED, ...tally, requests: [post({ documentId: FEED_ID })] },
         {
           label: STAMPEDE_ROW,
@@ -741,15 +761,27 @@ function cachedGet(sizeName: 'demo' | 'load'): Scenario {
     },
     goals: [
       {
-        description: "the cached GET's requests/s ≥ 0.30 × bare node:http's",
+        description: "the cached GET's requests/s ≥ 0.40 × bare node:http's",
         holds: (r) => {
           const share = ratio(rps(r, CACHED), rps(r, BARE_HTTP));
-          return share === undefined ? undefined : share >= 0.3;
+          return share === undefined ? undefined : share >= 0.4;
         },
         detail: (r) => {
           const [cached, bare, uncached] = [rps(r, CACHED), rps(r, BARE_HTTP), rps(r, UNCACHED)];
           if (cached === undefined || bare === undefined) return undefined;
           return `${cached.toFixed(0)} ÷ ${bare.toFixed(0)} = ${(cached / bare).toFixed(2)}${uncached ? `; ×${(cached / uncached).toFixed(1)} the uncached POST's ${uncached.toFixed(0)}` : ''}`;
+        },
+      },
+      {
+        description: "with Accept-Encoding: gzip, a hit is served from kept coded bytes at the uncoded hit's rate (≥ 0.9×, rows one after another)",
+        holds: (r) => {
+          const share = ratio(rps(r, CACHED_GZIP), rps(r, CACHED));
+          return share === undefined ? undefined : share >= 0.9;
+        },
+        detail: (r) => {
+          const [gzip, plain] = [r.get(CACHED_GZIP), r.get(CACHED)];
+          if (!gzip || !plain) return undefined;
+          return `${gzip.requestsPerSecond.toFixed(0)} ÷ ${plain.requestsPerSecond.toFixed(0)} = ${(gzip.requestsPerSecond / plain.requestsPerSecond).toFixed(2)}×; ${gzip.bytesPerResponse.toFixed(0)} against ${plain.bytesPerResponse.toFixed(0)} bytes a response on the wire`;
         },
       },
       {
@@ -785,16 +817,21 @@ function cachedGet(sizeName: 'demo' | 'load'): Scenario {
       },
       {
         description: 'zero connection errors, timeouts and non-2xx on every Tally row',
-        holds: (r) => [CACHED, UNCACHED, STAMPEDE_ROW].every((label) => {
+        holds: (r) => [CACHED, CACHED_GZIP, UNCACHED, STAMPEDE_ROW].every((label) => {
           const m = r.get(label);
           return m !== undefined && m.connectionErrors + m.timeouts + m.non2xx === 0;
         }),
       },
     ],
     notes(r) {
-      const [cached, uncached] = [r.get(CACHED), r.get(UNCACHED)];
+      const [cached, gzip, uncached] = [r.get(CACHED), r.get(CACHED_GZIP), r.get(UNCACHED)];
       if (!cached || !uncached) return [];
       return [
+        ...(gzip
+          ? [
+              `Bytes on the wire per response (head and body): the cached GET ${cached.bytesPerResponse.toFixed(0)} uncoded, ${gzip.bytesPerResponse.toFixed(0)} with Accept-Encoding: gzip (×${(cached.bytesPerResponse / Math.max(1, gzip.bytesPerResponse)).toFixed(1)} smaller), at ${gzip.cpuMicrosPerRequest.toFixed(0)} against ${cached.cpuMicrosPerRequest.toFixed(0)} µs of CPU a request: the coded bytes are kept per answer (src/cache/coded-answers.ts), not coded per hit.`,
+            ]
+          : []),
         `The cache spared the feed's work: the cached GET cost the server ${cached.cpuMicrosPerRequest.toFixed(0)} µs of CPU a request, the uncached POST ${uncached.cpuMicrosPerRequest.toFixed(0)} µs (×${(uncached.cpuMicrosPerRequest / Math.max(1, cached.cpuMicrosPerRequest)).toFixed(1)}); the load generator (this process) used ${cached.cpu.loadGeneratorCores.toFixed(2)} of the machine's ${cpus().length} cores beside the cached GET, ${(cached.cpu.machineBusy * 100).toFixed(0)}% of the machine busy.`,
       ];
     },

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { SEED_SIZES } from '../src/db/seed.js';
 import { buildTally, databaseUrl, ensureServices, prepareDatabase } from './prepare.js';
-import { NEWEST_POSTS_TALLY } from './operations.js';
+import { LOAD_OPERATIONS } from './operations.js';
 import { FEED_BY_ID, STAGE_ENVS } from './scenarios.js';
 import { startServer, type RunningServer } from './servers.js';
 
@@ -39,6 +39,8 @@ const BASELINE: Variant = { label: 'Tally without limits or budget', env: STAGE_
 const VARIANTS: Variant[] = [
   { label: 'Tally (limits, cost report, budget over Redis)', env: STAGE_ENVS.all },
   { label: 'Tally without the budget (limits only)', env: STAGE_ENVS.withoutBudget },
+  // Every stage on, through yoga: against the same baseline, what the lane saves shows beside what the stages add.
+  { label: 'Tally without the prepared lane (every stage, through yoga)', env: STAGE_ENVS.withoutLane },
 ];
 
 /** This build against another checkout's, every stage on in both. */
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
   const report = [
     checkout ? `# Build cost: what this build adds to the feed over ${baseline.label}, side by side` : '# Stage cost: what the limits and the budget add to the feed, side by side',
     '',
-    `${new Date().toISOString()}, Node ${process.version}. Each variant runs at the same time as ${baseline.label}, both sent the feed (\`${NEWEST_POSTS_TALLY}\`) by its manifest id in trusted mode, to ${rate} requests/s each (25 connections, paced) for ${duration} s after a 3 s warm-up, on the \`load\` data in PostgreSQL, Redis at 127.0.0.1; the order swaps every pair. CPU is the server process's (user + system) over the measured run, divided by the requests it answered. Goal: ${checkout ? 'this build adds' : 'the limits, the cost report and the budget add'} < 5%.`,
+    `${new Date().toISOString()}, Node ${process.version}. Each variant runs at the same time as ${baseline.label}, both sent the feed (\`${LOAD_OPERATIONS.LoadFeed}\`, with \`${JSON.stringify(FEED_BY_ID.variables)}\`) by its manifest id in trusted mode, to ${rate} requests/s each (25 connections, paced) for ${duration} s after a 3 s warm-up, on the \`load\` data in PostgreSQL, Redis at 127.0.0.1; the order swaps every pair. CPU is the server process's (user + system) over the measured run, divided by the requests it answered. Goal: ${checkout ? 'this build adds' : 'the limits, the cost report and the budget add'} < 5%.`,
     '',
     `Goal ${verdict}.`,
     '',

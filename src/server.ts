@@ -4,6 +4,8 @@
  *   HTTP (node:http): request and headers timeouts, parser refusals  src/http/node-server.ts
  *     → route, from the path alone: bad target or Host 400, unknown  src/http/route.ts, src/request/routes.ts
  *       path 404, wrong method 405; everything after sees it
+ *     → compression: JSON answers ≥ 1 KB in br or gzip as the       src/http/compression.ts, src/http/content-coding.ts
+ *       client prefers (Vary: Accept-Encoding, an ETag per coding)
  *     → JSON body (100 KB, 413; bytes in flight, 429/503)              src/http/body.ts, src/http/body-budget.ts
  *     → penalty box (a refused client asking again too soon waits)   src/http/penalty-box.ts
  *     → cached GET: a kept answer, or 304, before any GraphQL         src/cache/cached-get.ts, src/cache/
@@ -90,6 +92,7 @@ import { withAdmission, type Handler } from './http/admission.js';
 import { withPreparedLane } from './http/prepared-lane.js';
 import { prepareTrustedOperations } from './persisted/prepared.js';
 import { withParsedJsonBody } from './http/body.js';
+import { withCompression } from './http/compression.js';
 import { withCachedGet } from './cache/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { RecentWriters } from './store/recent-writers.js';
@@ -278,5 +281,5 @@ export function createTally(options: ServerOptions): Tally {
     : admitted;
   const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
   const bodyBudget = createBodyBudget({ total: config.http.bodyBytesInFlight, perClient: config.http.bodyBytesInFlightPerClient });
-  return { yoga, listener: withRoute(withParsedJsonBody(held, { budget: bodyBudget, clientAddress })) };
+  return { yoga, listener: withRoute(withCompression(withParsedJsonBody(held, { budget: bodyBudget, clientAddress }))) };
 }

@@ -33,7 +33,7 @@ const server = createServer((request, response) => {
       response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       response.end(body);
     };
-    let params: { documentId?: unknown; query?: unknown };
+    let params: { documentId?: unknown; query?: unknown; variables?: Record<string, unknown> };
     try {
       params = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof params;
     } catch {
@@ -48,7 +48,7 @@ const server = createServer((request, response) => {
     const db = database.forRequest(() => {});
     // What the feed's resolvers read: an anonymous viewer, the request's loaders and handle.
     const context = { viewer: null, loaders: createLoaders(db), db, lookahead: true, cost: undefined } as unknown as Context;
-    Promise.resolve(compiled.query(undefined, context, {})).then(
+    Promise.resolve(compiled.query(undefined, context, params.variables ?? {})).then(
       (result) => send(200, result),
       () => send(500, { errors: [{ message: 'execution failed' }] }),
     );

@@ -25,6 +25,7 @@ import { getOperationAST, parse } from 'graphql';
 import type { GraphQLParams } from 'graphql-yoga';
 import { rateLimitHeaders, type Budget, type Client } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
+import { codedEtag, codingFor, MIN_CODED_BYTES, varyWithEncoding } from '../http/content-coding.js';
 import { writeJsonError } from '../http/errors.js';
 import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
@@ -34,6 +35,7 @@ import { forwardedFor } from '../request/client.js';
 import { answerMediaType } from '../request/media-type.js';
 import { getParams } from '../request/params.js';
 import type { DocumentStore } from '../store/document-store.js';
+import { codedAnswers } from './coded-answers.js';
 import type { CachePolicy } from './policy.js';
 import { cacheHeaders, matchesEtag, type CachedAnswer, type ResponseCache } from './response-cache.js';
 
@@ -72,6 +74,7 @@ interface Named {
 
 export function withCachedGet(next: Handler, options: CachedGetOptions): RequestListener {
   const { cache, graphqlEndpoint } = options;
+  const coded = codedAnswers();
   const prefix = `${graphqlEndpoint}?`;
 
   /**
@@ -139,15 +142,22 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     // A public answer goes without this client's RateLimit-* (a shared cache would hand them to everyone).
     const headers: Record<string, string> = cached.scope === 'PUBLIC' ? {} : { ...limits };
     Object.assign(headers, cacheHeaders(cached, mediaType, true), { 'x-request-id': requestIdFor(request.headers['x-request-id'] as string | undefined) });
+    // Coded as the compression stage codes a miss (src/http/compression.ts): the same Vary and ETag, from bytes kept.
+    const codable = cached.body.length >= MIN_CODED_BYTES;
+    const coding = codable ? codingFor(request.headers['accept-encoding']) : undefined;
+    if (codable) headers['vary'] = varyWithEncoding(headers['vary']);
+    if (coding) headers['etag'] = codedEtag(headers['etag']!, coding);
     if (matchesEtag(request.headers['if-none-match'], headers['etag']!)) {
       cache.metrics.responseCache('not_modified');
       response.writeHead(304, headers).end();
       return;
     }
     cache.metrics.responseCache('hit');
+    const body = coding ? coded(cached, coding) : cached.body;
     headers['content-type'] = `${mediaType}; charset=utf-8`;
-    headers['content-length'] = String(cached.body.length);
-    response.writeHead(200, headers).end(cached.body);
+    headers['content-length'] = String(body.length);
+    if (coding) headers['content-encoding'] = coding;
+    response.writeHead(200, headers).end(body);
   }
 
   /**

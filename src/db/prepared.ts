@@ -9,6 +9,8 @@
  * can run it on any server connection (a named statement lives on one connection only). The text is what is
  * kept, not a server-side plan.
  *
+ * Its rows are mapped by a mapper compiled when it is prepared (src/db/row-mapper.ts), not drizzle's per-column one.
+ *
  * A prepared query runs on the process's handle, outside any transaction; called with a transaction's handle,
  * the query is built on it and run inside it instead. Its statement is counted for the request that ran it
  * (requestOf), and for the database-wide hook like any other.
@@ -16,6 +18,7 @@
 import { is } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { requestOf, type Db } from './client.js';
+import { withCompiledMapper } from './row-mapper.js';
 
 /** What drizzle's `.prepare()` returns, as far as this needs it. */
 interface Prepared<V, R> {
@@ -42,7 +45,7 @@ export function preparedShapes<I, V extends Record<string, unknown>, R>(
     const key = keyOf(input);
     let query = shapes.get(key);
     // No name: an unnamed statement (see above).
-    if (!query) shapes.set(key, (query = build(shared, input).prepare()));
+    if (!query) shapes.set(key, (query = withCompiledMapper(build(shared, input).prepare())));
     request?.onStatement();
     return query.execute(valuesOf(input));
   };

@@ -26,24 +26,59 @@ export interface LoaderOptions {
  */
 export const MAX_BATCH_SIZE = 1000;
 
-export function createLoaders(db: Db, { batch = true, users }: LoaderOptions = {}) {
-  const options = { batch, maxBatchSize: MAX_BATCH_SIZE };
-  const loadUsers = (ids: readonly number[]) => (users ? users.load(ids, (missing) => usersByIds(db, missing)) : usersByIds(db, ids));
-  return {
-    user: new DataLoader<number, UserRow | null>(async (ids) => mapTo(ids, await loadUsers(ids), (r) => r.id), options),
-    post: new DataLoader<number, PostRow | null>(async (ids) => mapTo(ids, await postsByIds(db, ids), (r) => r.id), options),
-    transaction: new DataLoader<number, TransactionRow | null>(
-      async (ids) => mapTo(ids, await transactionsByIds(db, ids), (r) => r.id),
-      options,
-    ),
-    account: new DataLoader<number, AccountRow | null>(
-      async (userIds) => mapTo(userIds, await accountsByUserIds(db, userIds), (r) => r.userId),
-      options,
-    ),
-    postsOf: pageLoader<PostRow>((ids, page) => postsPagesByAuthors(db, ids, page), options),
-    followersOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'followers', ids, page), options),
-    followingOf: pageLoader<FollowListRow>((ids, page) => followPages(db, 'following', ids, page), options),
-  };
+/**
+ * A request's loaders, each made the first time the request asks for it: most operations use one or two of the
+ * seven, and a request that builds none of the others allocates none of them.
+ */
+export class Loaders {
+  readonly #options: { batch: boolean; maxBatchSize: number };
+  #user?: DataLoader<number, UserRow | null>;
+  #post?: DataLoader<number, PostRow | null>;
+  #transaction?: DataLoader<number, TransactionRow | null>;
+  #account?: DataLoader<number, AccountRow | null>;
+  #postsOf?: ReturnType<typeof pageLoader<PostRow>>;
+  #followersOf?: ReturnType<typeof pageLoader<FollowListRow>>;
+  #followingOf?: ReturnType<typeof pageLoader<FollowListRow>>;
+
+  constructor(
+    private readonly db: Db,
+    { batch = true, users }: LoaderOptions = {},
+  ) {
+    this.#options = { batch, maxBatchSize: MAX_BATCH_SIZE };
+    this.users = users;
+  }
+
+  private readonly users: UserCache | undefined;
+
+  get user(): DataLoader<number, UserRow | null> {
+    const { db, users } = this;
+    const load = (ids: readonly number[]) => (users ? users.load(ids, (missing) => usersByIds(db, missing)) : usersByIds(db, ids));
+    return (this.#user ??= new DataLoader(async (ids) => mapTo(ids, await load(ids), (r) => r.id), this.#options));
+  }
+
+  get post(): DataLoader<number, PostRow | null> {
+    return (this.#post ??= new DataLoader(async (ids) => mapTo(ids, await postsByIds(this.db, ids), (r) => r.id), this.#options));
+  }
+
+  get transaction(): DataLoader<number, TransactionRow | null> {
+    return (this.#transaction ??= new DataLoader(async (ids) => mapTo(ids, await transactionsByIds(this.db, ids), (r) => r.id), this.#options));
+  }
+
+  get account(): DataLoader<number, AccountRow | null> {
+    return (this.#account ??= new DataLoader(async (userIds) => mapTo(userIds, await accountsByUserIds(this.db, userIds), (r) => r.userId), this.#options));
+  }
+
+  get postsOf() {
+    return (this.#postsOf ??= pageLoader<PostRow>((ids, page) => postsPagesByAuthors(this.db, ids, page), this.#options));
+  }
+
+  get followersOf() {
+    return (this.#followersOf ??= pageLoader<FollowListRow>((ids, page) => followPages(this.db, 'followers', ids, page), this.#options));
+  }
+
+  get followingOf() {
+    return (this.#followingOf ??= pageLoader<FollowListRow>((ids, page) => followPages(this.db, 'following', ids, page), this.#options));
+  }
 }
 
-export type Loaders = ReturnType<typeof createLoaders>;
+export const createLoaders = (db: Db, options: LoaderOptions = {}): Loaders => new Loaders(db, options);

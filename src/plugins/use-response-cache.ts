@@ -15,6 +15,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { CachePolicy } from '../cache/policy.js';
 import { CACHEABLE_MEDIA_TYPES, cacheHeaders, matchesEtag, type ResponseCache } from '../cache/response-cache.js';
 import { tagsOf } from '../cache/tags.js';
+import { codedEtag, codingFor, MIN_CODED_BYTES, varyWithEncoding } from '../http/content-coding.js';
 import { scopeOf } from '../request/scope.js';
 
 interface Miss {
@@ -78,8 +79,14 @@ export function useResponseCache(cache: ResponseCache, graphqlEndpoint: string):
       cache.settle(miss.key, answer);
       for (const [name, value] of Object.entries(cacheHeaders(answer, mediaType, false))) headers.set(name, value);
       if (answer.scope === 'PUBLIC') for (const name of PER_CLIENT_HEADERS) headers.delete(name);
-      if (matchesEtag(request.headers.get('if-none-match'), headers.get('etag')!)) {
+      // The representation this client gets: the compression stage codes the 200's body and ETag on its way out,
+      // so a 304 says here what that 200 would have said (its coded ETag, its Vary), as a hit's does.
+      const coding = body.length >= MIN_CODED_BYTES ? codingFor(request.headers.get('accept-encoding') ?? undefined) : undefined;
+      const etag = coding ? codedEtag(headers.get('etag')!, coding) : headers.get('etag')!;
+      if (matchesEtag(request.headers.get('if-none-match'), etag)) {
         headers.delete('content-length');
+        headers.set('etag', etag);
+        if (body.length >= MIN_CODED_BYTES) headers.set('vary', varyWithEncoding(headers.get('vary') ?? undefined));
         event.setResponse(new Response(null, { status: 304, headers }));
       } else {
         event.setResponse(new Response(body, { status: 200, headers }));
