@@ -93,6 +93,7 @@ import { withPreparedLane } from './http/prepared-lane.js';
 import { prepareTrustedOperations } from './persisted/prepared.js';
 import { withParsedJsonBody } from './http/body.js';
 import { withCompression } from './http/compression.js';
+import { frontRefusals } from './http/errors.js';
 import { withCachedGet } from './cache/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { RecentWriters } from './store/recent-writers.js';
@@ -264,6 +265,7 @@ export function createTally(options: ServerOptions): Tally {
       metrics,
     });
   }
+  const refuse = frontRefusals({ logger, metrics });
   const admitted = withAdmission(inner, { limit: config.maxConcurrentRequests, exempt: UNQUEUED_PATHS });
   const cached = responseCache
     ? withCachedGet(admitted, {
@@ -277,9 +279,10 @@ export function createTally(options: ServerOptions): Tally {
         budget,
         costModel,
         maxCost: limits.maxCost,
+        refuse,
       })
     : admitted;
-  const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS });
+  const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS, refuse });
   const bodyBudget = createBodyBudget({ total: config.http.bodyBytesInFlight, perClient: config.http.bodyBytesInFlightPerClient });
-  return { yoga, listener: withRoute(withCompression(withParsedJsonBody(held, { budget: bodyBudget, clientAddress }))) };
+  return { yoga, listener: withRoute(withCompression(withParsedJsonBody(held, { budget: bodyBudget, clientAddress, refuse })), refuse) };
 }

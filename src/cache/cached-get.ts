@@ -26,7 +26,7 @@ import type { GraphQLParams } from 'graphql-yoga';
 import { rateLimitHeaders, type Budget, type Client } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
 import { codedEtag, codingFor, MIN_CODED_BYTES, varyWithEncoding } from '../http/content-coding.js';
-import { writeJsonError } from '../http/errors.js';
+import type { Refuse } from '../http/errors.js';
 import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
 import { documentFor, isPersistedId, persistedIdOf } from '../persisted/operation-id.js';
@@ -53,6 +53,8 @@ export interface CachedGetOptions {
   /** Prices a document, so a hit is refused to a client whose budget would refuse the operation (MAX_COST). */
   readonly costModel: CostModel;
   readonly maxCost: number;
+  /** How a hit the budget refuses is answered (src/http/errors.ts). */
+  readonly refuse: Refuse;
 }
 
 /** What a hit costs its client, in points: about one object's worth of the work an execution does. */
@@ -132,7 +134,7 @@ export function withCachedGet(next: Handler, options: CachedGetOptions): Request
     const { charge, refusal } = await options.budget!.charge(client, HIT_COST);
     if (!refusal) return rateLimitHeaders(charge);
     const { http, ...extensions } = refusal.extensions as { http: { headers: Record<string, string> } };
-    writeJsonError(request, response, 429, { message: refusal.message, extensions }, http.headers);
+    options.refuse(request, response, 429, { message: refusal.message, extensions }, http.headers);
     return undefined;
   }
 

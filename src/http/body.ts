@@ -14,7 +14,7 @@ import type { Handler } from './admission.js';
 import type { ClientAddress } from '../request/client-address.js';
 import { addressOf } from '../request/client.js';
 import type { BodyBudget } from './body-budget.js';
-import { writeJsonError, type JsonError } from './errors.js';
+import type { JsonError, Refuse } from './errors.js';
 import { isEncoded, JSON_MEDIA_TYPE, mediaTypeOf } from '../request/media-type.js';
 
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -25,6 +25,7 @@ export interface BodyOptions {
   readonly budget: BodyBudget;
   /** Whose share of the budget a body takes: the client the cost budget names (src/request/client-address.ts). */
   readonly clientAddress: ClientAddress;
+  readonly refuse: Refuse;
 }
 
 const TOO_LARGE: JsonError = { message: `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } };
@@ -34,14 +35,14 @@ const CLIENT_FULL: JsonError = {
 };
 const PROCESS_FULL: JsonError = { message: 'The server is receiving too many request bodies at once. Retry shortly.', extensions: { code: 'SERVICE_UNAVAILABLE', retryable: true } };
 
-export function withParsedJsonBody(next: Handler, { budget, clientAddress }: BodyOptions): RequestListener {
+export function withParsedJsonBody(next: Handler, { budget, clientAddress, refuse: answer }: BodyOptions): RequestListener {
   return (request: WithBody, response) => {
     const { headers } = request;
     if (request.method !== 'POST' || mediaTypeOf(headers['content-type']) !== JSON_MEDIA_TYPE || isEncoded(headers['content-encoding'])) {
       void next(request, response);
       return;
     }
-    const refuse = (status: number, error: JsonError, extra: OutgoingHttpHeaders = {}) => writeJsonError(request, response, status, error, { ...extra, connection: 'close' });
+    const refuse = (status: number, error: JsonError, extra: OutgoingHttpHeaders = {}) => answer(request, response, status, error, { ...extra, connection: 'close' });
     // node has checked that it is one decimal length; a body above the limit is refused before it is sent.
     if (Number(headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
       refuse(413, TOO_LARGE);

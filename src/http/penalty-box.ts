@@ -16,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientAddress } from '../request/client-address.js';
 import { isExempt, type Handler } from './admission.js';
-import { writeJsonError } from './errors.js';
+import type { Refuse } from './errors.js';
 import { unverifiedViewerId } from '../auth/viewer.js';
 import { addressOf, clientKey } from '../request/client.js';
 
@@ -79,9 +79,10 @@ export interface PenaltyBoxOptions {
   readonly clientAddress: ClientAddress;
   /** Paths never held (health checks, metrics). */
   readonly exempt: readonly string[];
+  readonly refuse: Refuse;
 }
 
-function refuseNow(request: IncomingMessage, response: ServerResponse, hold: Hold): void {
+function refuseNow(refuse: Refuse, request: IncomingMessage, response: ServerResponse, hold: Hold): void {
   const time = Date.now();
   const seconds = Math.max(1, Math.ceil((hold.untilMs - time) / 1000));
   const error = {
@@ -90,7 +91,7 @@ function refuseNow(request: IncomingMessage, response: ServerResponse, hold: Hol
   };
   // The budget's RateLimit fields, refilled since its refusal: the same meaning as on every other answer.
   const remaining = Math.min(hold.limit, hold.remaining + (Math.max(0, time - hold.atMs) * hold.restorePerSecond) / 1000);
-  writeJsonError(request, response, 429, error, {
+  refuse(request, response, 429, error, {
     'retry-after': String(seconds),
     'ratelimit-limit': String(hold.limit),
     'ratelimit-remaining': String(Math.floor(remaining)),
@@ -98,7 +99,7 @@ function refuseNow(request: IncomingMessage, response: ServerResponse, hold: Hol
   });
 }
 
-export function withPenaltyBox(handler: Handler, { box, clientAddress, exempt }: PenaltyBoxOptions): Handler {
+export function withPenaltyBox(handler: Handler, { box, clientAddress, exempt, refuse }: PenaltyBoxOptions): Handler {
   const heldPerClient = new Map<string, number>();
   let held = 0;
 
@@ -110,7 +111,7 @@ export function withPenaltyBox(handler: Handler, { box, clientAddress, exempt }:
 
     const waiting = heldPerClient.get(key) ?? 0;
     if (waiting >= MAX_HELD_PER_CLIENT || held >= MAX_HELD) {
-      refuseNow(request, response, hold);
+      refuseNow(refuse, request, response, hold);
       return;
     }
     heldPerClient.set(key, waiting + 1);

@@ -18,7 +18,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Handler } from './admission.js';
-import { writeJsonError } from './errors.js';
+import type { Refuse } from './errors.js';
 import { routeRefusal } from '../request/routes.js';
 
 /** `/path` and an optional `?query`, without a fragment. */
@@ -57,11 +57,10 @@ function hostLines(request: IncomingMessage): number {
   return count;
 }
 
-const badRequest = (request: IncomingMessage, response: ServerResponse, message: string) =>
-  writeJsonError(request, response, 400, { message, extensions: { code: 'BAD_REQUEST' } }, { connection: 'close' });
-
-export function withRoute(next: Handler): RequestListener {
+export function withRoute(next: Handler, refuse: Refuse): RequestListener {
   const validHost = hostChecker();
+  const badRequest = (request: IncomingMessage, response: ServerResponse, message: string) =>
+    refuse(request, response, 400, { message, extensions: { code: 'BAD_REQUEST' } }, { connection: 'close' });
   return (request, response) => {
     const target = request.url ?? '';
     let originForm = target;
@@ -84,7 +83,7 @@ export function withRoute(next: Handler): RequestListener {
     const path = query < 0 ? originForm : originForm.slice(0, query);
     const refusal = routeRefusal(request.method, path);
     if (refusal) {
-      writeJsonError(request, response, refusal.status, { message: refusal.message, extensions: { code: refusal.code } }, refusal.headers);
+      refuse(request, response, refusal.status, { message: refusal.message, extensions: { code: refusal.code } }, refusal.headers);
       return;
     }
     request.url = originForm;

@@ -32,6 +32,8 @@ export interface Metrics {
   userCache(result: 'hit' | 'miss', count: number): void;
   /** A request the prepared lane answered (src/http/prepared-lane.ts) instead of yoga. */
   preparedLane(operation: string): void;
+  /** A request the node:http front refused before GraphQL (src/http/errors.ts). */
+  refusal(status: number, code: string): void;
 }
 
 /** What Tally keeps in Redis, each degrading on its own when Redis is down. */
@@ -125,6 +127,13 @@ export function createMetrics(pool: pg.Pool | undefined, options: MetricsOptions
     registers,
   });
 
+  const refusals = new Counter({
+    name: 'tally_http_refusals_total',
+    help: 'Requests the node:http front refused before GraphQL (bad target or Host, unknown path, wrong method, body too large or too many bytes in flight, a client held by the penalty box), by HTTP status and code.',
+    labelNames: ['status', 'code'] as const,
+    registers,
+  });
+
   const operations = new Set<string>();
   const bounded = (operation: string) => {
     if (operations.has(operation)) return operation;
@@ -161,6 +170,9 @@ export function createMetrics(pool: pg.Pool | undefined, options: MetricsOptions
     },
     preparedLane(operation) {
       laneRequests.inc({ operation: bounded(operation) });
+    },
+    refusal(status, code) {
+      refusals.inc({ status: String(status), code });
     },
   };
 }

@@ -16,10 +16,19 @@ export function noteErrorCodes(scope: RequestScope, result: Pick<ExecutionResult
   }
 }
 
+/** The log line and the metrics of a request GraphQL answered (yoga or the prepared lane). */
 export function recordRequest(metrics: Metrics, logger: Logger, scope: RequestScope, status: number): void {
+  const seconds = logRequest(logger, scope, status);
+  metrics.observe({ operation: scope.operationName ?? 'anonymous', status, seconds, sqlStatements: scope.sqlStatements, errorCodes: scope.errorCodes });
+}
+
+/**
+ * The log line alone; its duration in seconds. The node:http front's refusals are logged so too, and counted apart
+ * (tally_http_refusals_total): they never reached GraphQL, which tally_graphql_requests_total counts.
+ */
+export function logRequest(logger: Logger, scope: RequestScope, status: number): number {
   const seconds = (performance.now() - scope.startedAt) / 1000;
   const operation = scope.operationName ?? 'anonymous';
-  metrics.observe({ operation, status, seconds, sqlStatements: scope.sqlStatements, errorCodes: scope.errorCodes });
   logger.info(
     {
       requestId: scope.requestId,
@@ -32,4 +41,5 @@ export function recordRequest(metrics: Metrics, logger: Logger, scope: RequestSc
     },
     'graphql request',
   );
+  return seconds;
 }

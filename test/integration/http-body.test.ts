@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES, withParsedJsonBody } from '../../src/http/body.js';
+import { frontRefusals } from '../../src/http/errors.js';
 import { createBodyBudget } from '../../src/http/body-budget.js';
 import { withCost } from '../helpers/assertions.js';
 import { createPost, createUser } from '../helpers/factories.js';
@@ -16,7 +17,7 @@ beforeAll(async () => {
   const author = await createUser(server.database.db, { username: 'writer' });
   await createPost(server.database.db, author.id, { body: 'hello' });
   const budget = createBodyBudget({ total: server.config.http.bodyBytesInFlight, perClient: server.config.http.bodyBytesInFlightPerClient });
-  http = createServer(withParsedJsonBody(server.yoga, { budget, clientAddress: server.clientAddress }));
+  http = createServer(withParsedJsonBody(server.yoga, { budget, clientAddress: server.clientAddress, refuse: frontRefusals() }));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

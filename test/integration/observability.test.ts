@@ -1,8 +1,10 @@
 /** The request log line and /metrics, read the way an operator reads them. */
+import { request } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/db/schema.js';
 import { createPost, createUser } from '../helpers/factories.js';
+import { listenLikeMain } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const lines: Record<string, unknown>[] = [];
@@ -39,6 +41,49 @@ describe('request log', () => {
       ['Bad', 200, ['BAD_USER_INPUT']],
       ['anonymous', 401, ['UNAUTHENTICATED']],
     ]);
+  });
+});
+
+describe('refusals of the node:http front', () => {
+  it('are logged as every other request is, and counted apart: a bad Host, an unknown path, a wrong method, a body too large', async () => {
+    const http = await listenLikeMain(server);
+    try {
+      lines.length = 0;
+      const url = new URL(http.base);
+      const sent = await Promise.all([
+        fetch(`${http.base}/nowhere`, { headers: { 'x-request-id': 'front-404' } }),
+        fetch(`${http.base}/graphql`, { method: 'DELETE' }),
+        fetch(`${http.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(200_000) }),
+      ]);
+      expect(sent.map((response) => response.status)).toEqual([404, 405, 413]);
+      // A Host that is not a host name: over a raw request, since fetch sets its own Host.
+      const badHost = await new Promise<number>((resolve, reject) => {
+        request({ host: url.hostname, port: url.port, path: '/graphql', headers: { host: 'a b' } }, (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(badHost).toBe(400);
+      const requestLines = lines.filter((line) => line['msg'] === 'graphql request');
+      expect(requestLines.map((line) => [line['status'], line['errors']]).sort()).toEqual(
+        [
+          [400, ['BAD_REQUEST']],
+          [404, ['NOT_FOUND']],
+          [405, ['METHOD_NOT_ALLOWED']],
+          [413, ['PAYLOAD_TOO_LARGE']],
+        ].sort(),
+      );
+      expect(requestLines.find((line) => line['status'] === 404)).toMatchObject({ requestId: 'front-404', operation: 'anonymous' });
+      const text = await (await server.fetch('/metrics')).text();
+      expect(text).toMatch(/tally_http_refusals_total\{status="413",code="PAYLOAD_TOO_LARGE"\} 1/);
+      expect(text).toMatch(/tally_http_refusals_total\{status="404",code="NOT_FOUND"\} 1/);
+      // They never reached GraphQL, whose count stays GraphQL's.
+      expect(text).not.toMatch(/tally_graphql_requests_total\{operation="anonymous",status="413"\}/);
+    } finally {
+      await http.close();
+    }
   });
 });
 
