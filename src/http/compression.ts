@@ -41,6 +41,19 @@ function codable(response: ServerResponse): boolean {
   return length === undefined || Number(length) >= MIN_CODED_BYTES;
 }
 
+/** Whether headers handed to writeHead say by themselves that the answer is not to be coded: coded already, or not JSON. */
+function plainlyUncodable(headers: OutgoingHttpHeaders): boolean {
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-encoding') return true;
+    if (lower === 'content-type') {
+      const type = headers[name];
+      if (typeof type === 'string' && !isCodable(type.toLowerCase())) return true;
+    }
+  }
+  return false;
+}
+
 /** An uncoded client: only the Vary of answers that could have been coded. */
 function varyOnly(response: ServerResponse): void {
   const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
@@ -71,7 +84,13 @@ function coded(response: ServerResponse, coding: ContentCoding): void {
   };
 
   response.writeHead = ((status: number, reason?: string | HeadersGiven, headers?: HeadersGiven) => {
-    setAll(response, typeof reason === 'string' ? headers : reason);
+    const given = typeof reason === 'string' ? headers : reason;
+    // Already coded (a cached hit sent from its coded bytes), or not JSON: straight on, headers untouched.
+    if (given && !Array.isArray(given) && plainlyUncodable(given as OutgoingHttpHeaders)) {
+      passOn();
+      return typeof reason === 'string' ? writeHead(status, reason, headers) : writeHead(status, reason);
+    }
+    setAll(response, given);
     head = { status, reason: typeof reason === 'string' ? reason : undefined };
     if (!codable(response)) passOn();
     return response;

@@ -27,11 +27,18 @@ const OFFERED = ['br', 'gzip', 'identity'];
 type PreferringNegotiator = Negotiator & { encoding(available: string[], options: { preferred: string[] }): string | undefined };
 const PREFERRED = { preferred: ['br', 'gzip'] };
 
-/** The coding this Accept-Encoding header prefers; undefined for none (identity). */
-export function codingFor(acceptEncoding: string | string[] | undefined): ContentCoding | undefined {
+/** Accept-Encoding values remembered: clients send a handful (each browser's, each HTTP stack's), not thousands. */
+const MAX_REMEMBERED = 256;
+const remembered = new Map<string, ContentCoding | undefined>();
+
+/** The coding this Accept-Encoding header prefers; undefined for none (identity). Read once per distinct value. */
+export function codingFor(acceptEncoding: string | undefined): ContentCoding | undefined {
   if (acceptEncoding === undefined || acceptEncoding === '') return undefined;
+  if (remembered.has(acceptEncoding)) return remembered.get(acceptEncoding);
   const chosen = (new Negotiator({ headers: { 'accept-encoding': acceptEncoding } }) as PreferringNegotiator).encoding(OFFERED, PREFERRED);
-  return chosen === 'br' || chosen === 'gzip' ? chosen : undefined;
+  const coding = chosen === 'br' || chosen === 'gzip' ? chosen : undefined;
+  if (remembered.size < MAX_REMEMBERED) remembered.set(acceptEncoding, coding);
+  return coding;
 }
 
 /** Answers worth coding: JSON, not a stream (an event stream is written as it goes). */
