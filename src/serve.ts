@@ -23,7 +23,9 @@ import { loadTrustedDocuments } from './persisted/trusted-documents.js';
 import { connectWithin, openRedis } from './store/redis.js';
 import { createMetrics } from './observability/metrics.js';
 import { outageHooks } from './store/outage.js';
-import { createCaches, openStores } from './store/stores.js';
+import { openStores } from './store/stores.js';
+import { createCaches } from './cache/caches.js';
+import { schema } from './schema/index.js';
 import type { Config } from './config.js';
 import type { Tracing } from './observability/tracing.js';
 
@@ -65,7 +67,7 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
   }
   const stores = openStores(config, redis, { hooks: outageHooks(metrics, logger), prefix: config.redisKeyPrefix });
   readinessChecks.push(...stores.readiness);
-  const { responseCache, userCache } = createCaches(config, stores, { metrics, database });
+  const { responseCache, userCache } = createCaches(config, stores, { metrics, database, schema });
 
   let graphiqlToken: string | undefined;
   if (config.jwt.kind === 'secret' && config.jwt.development && config.env !== 'production') {

@@ -4,11 +4,11 @@
  *   HTTP (node:http): request and headers timeouts, parser refusals  src/http/node-server.ts
  *     → route, from the path alone: bad target or Host 400, unknown  src/http/route.ts, src/request/routes.ts
  *       path 404, wrong method 405; everything after sees it
- *     → compression: JSON answers ≥ 1 KB in br or gzip as the       src/http/compression.ts, src/http/content-coding.ts
+ *     → compression: JSON answers ≥ 1 KB in br or gzip as the       src/http/compression.ts, src/request/content-coding.ts
  *       client prefers (Vary: Accept-Encoding, an ETag per coding)
  *     → JSON body (100 KB, 413; bytes in flight, 429/503)              src/http/body.ts, src/http/body-budget.ts
  *     → penalty box (a refused client asking again too soon waits)   src/http/penalty-box.ts
- *     → cached GET: a kept answer, or 304, before any GraphQL         src/cache/cached-get.ts, src/cache/
+ *     → cached GET: a kept answer, or 304, before any GraphQL         src/http/cached-get.ts, src/cache/
  *     → admission (so many at once, FIFO)                            src/http/admission.ts
  *     → prepared lane: a trusted operation by id runs here, on the   src/http/prepared-lane.ts, src/persisted/prepared.ts
  *       same rules as the stages below, prepared at start
@@ -87,19 +87,20 @@ import { loadTrustedDocuments, type TrustedDocuments } from './persisted/trusted
 import { memoryDocumentStore, type DocumentStore } from './store/document-store.js';
 import { useRequestPolicy } from './plugins/use-request-policy.js';
 import type { CostBucket } from './store/cost-bucket.js';
-import { createPenaltyBox, withPenaltyBox, type PenaltyBox } from './http/penalty-box.js';
+import { withPenaltyBox } from './http/penalty-box.js';
+import { createPenaltyBox, type PenaltyBox } from './store/penalty-box.js';
 import { withAdmission, type Handler } from './http/admission.js';
 import { withPreparedLane } from './http/prepared-lane.js';
 import { prepareTrustedOperations } from './persisted/prepared.js';
 import { withParsedJsonBody } from './http/body.js';
 import { withCompression } from './http/compression.js';
 import { frontRefusals } from './http/errors.js';
-import { withCachedGet } from './cache/cached-get.js';
+import { withCachedGet } from './http/cached-get.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { RecentWriters } from './store/recent-writers.js';
 import type { UserCache } from './cache/user-cache.js';
 import { useReadRouting } from './plugins/use-read-routing.js';
-import { readRouting } from './db/read-routing.js';
+import { readRouting } from './request/read-routing.js';
 import { scopeOf } from './request/scope.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useTracing } from './plugins/use-tracing.js';

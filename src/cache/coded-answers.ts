@@ -4,7 +4,7 @@
  * hash, so a dropped or changed answer is simply never asked for again and ages out; bounded in bytes.
  */
 import { LRUCache } from 'lru-cache';
-import { encode, type ContentCoding } from '../http/content-coding.js';
+import { encode, type ContentCoding } from '../request/content-coding.js';
 import type { CachedAnswer } from './response-cache.js';
 
 /** Coded bytes kept in all: a coded feed page is a few KB, so thousands of answers. */

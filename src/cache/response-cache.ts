@@ -4,7 +4,7 @@
  * writes that change them (src/cache/tags.ts). GET is the cacheable verb: a POST always runs, so the
  * uncached path stays what the `feed` load test measures.
  *
- * Two stages use it: the node:http front (src/cache/cached-get.ts) answers hits and If-None-Match before yoga,
+ * Two stages use it: the node:http front (src/http/cached-get.ts) answers hits and If-None-Match before yoga,
  * which is what makes a hit cheap; the yoga stage (src/plugins/use-response-cache.ts) keeps what a miss
  * answered. Concurrent misses of one key in this process wait for the first (a single flight), so a hot key
  * expiring under load costs PostgreSQL one query, not one per waiting request.

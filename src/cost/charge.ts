@@ -1,7 +1,7 @@
 /**
  * Charging a client's bucket, and refusing it when the bucket holds too little: one rule for the budget stage
  * (src/plugins/use-cost-budget.ts), which charges an operation's requested cost, and the cached-GET front
- * (src/cache/cached-get.ts), which charges a hit. A refused client is told when to come back (Retry-After,
+ * (src/http/cached-get.ts), which charges a hit. A refused client is told when to come back (Retry-After,
  * RateLimit-*) and held in the penalty box until then (src/http/penalty-box.ts).
  *
  * A client is its signed-in viewer, or, when anonymous, its address (src/request/client-address.ts); anonymous clients
@@ -11,7 +11,7 @@ import { GraphQLError } from 'graphql';
 import type { ClientAddress } from '../request/client-address.js';
 import { clientKey } from '../request/client.js';
 import type { BudgetPolicy } from '../config.js';
-import type { PenaltyBox } from '../http/penalty-box.js';
+import type { PenaltyBox } from '../store/penalty-box.js';
 import type { BucketState, CostBucket } from '../store/cost-bucket.js';
 
 export interface BudgetOptions {

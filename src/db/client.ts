@@ -41,7 +41,7 @@ export interface Database {
   readonly movedAside?: string | undefined;
 }
 
-/** Where a request's statements go: the primary, or a replica for a read-only operation (src/db/read-routing.ts). */
+/** Where a request's statements go: the primary, or a replica for a read-only operation (src/request/read-routing.ts). */
 export type Target = 'primary' | 'replica';
 
 const REQUEST = Symbol('tally.request');

@@ -1,6 +1,6 @@
 /**
  * Compression, the node:http front's outermost stage after the route: every answer of JSON at least
- * MIN_CODED_BYTES long goes in the coding the client prefers (src/http/content-coding.ts), with `Vary:
+ * MIN_CODED_BYTES long goes in the coding the client prefers (src/request/content-coding.ts), with `Vary:
  * Accept-Encoding` and an ETag of its own, whoever wrote it (yoga, the prepared lane). An answer already coded (a
  * cached hit, sent from its kept coded bytes) and a stream pass as they are.
  *
@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Handler } from './admission.js';
-import { codedEtag, codingFor, encode, isCodable, MIN_CODED_BYTES, varyWithEncoding, type ContentCoding } from './content-coding.js';
+import { codedEtag, codingFor, encode, isCodable, MIN_CODED_BYTES, varyWithEncoding, type ContentCoding } from '../request/content-coding.js';
 
 type WriteHead = ServerResponse['writeHead'];
 type HeadersGiven = OutgoingHttpHeaders | readonly (string | string[])[] | undefined;

@@ -2,13 +2,13 @@
  * A GraphQL error answered on the node:http front, before yoga and the prepared lane (the route's 400/404/405, the
  * body reader's 413/429/503, the penalty box's 429, a cached hit refused by the budget): the same JSON shape yoga
  * answers with, the request-id rule, the same log line as every other GraphQL request
- * (src/observability/request-log.ts) and a count of its own (tally_http_refusals_total), so a flood of refusals
+ * (src/request/request-log.ts) and a count of its own (tally_http_refusals_total), so a flood of refusals
  * shows where operators look.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { logRequest } from '../observability/request-log.js';
+import { logRequest } from '../request/request-log.js';
 import { requestIdFor } from '../request/request-id.js';
 import { createRequestScope } from '../request/scope.js';
 

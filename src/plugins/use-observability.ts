@@ -1,12 +1,12 @@
 /**
- * Seeing inside, in yoga: the request's log line and metrics (src/observability/request-log.ts), and /metrics.
+ * Seeing inside, in yoga: the request's log line and metrics (src/request/request-log.ts), and /metrics.
  */
 import { getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { scopeOf } from '../request/scope.js';
-import { noteErrorCodes, recordRequest } from '../observability/request-log.js';
+import { noteErrorCodes, recordRequest } from '../request/request-log.js';
 
 export function useObservability(metrics: Metrics, logger: Logger, graphqlEndpoint: string): Plugin {
   return {

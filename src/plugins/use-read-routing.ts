@@ -1,11 +1,11 @@
 /**
- * Read replicas in yoga (src/db/read-routing.ts has the rule). The operation's type is known once its document is
+ * Read replicas in yoga (src/request/read-routing.ts has the rule). The operation's type is known once its document is
  * parsed, before the context picks its database handle (src/context.ts); it is kept per operation (its params),
  * since one request may batch several.
  */
 import { getOperationAST, type DocumentNode, type OperationTypeNode } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import type { ReadRouting } from '../db/read-routing.js';
+import type { ReadRouting } from '../request/read-routing.js';
 import { scopeOf } from '../request/scope.js';
 
 export interface YogaReadRouting {

@@ -1,7 +1,7 @@
 /**
  * The response cache's yoga stage: what a cacheable query over GET answered is kept (src/cache/response-cache.ts)
  * and carries its caching headers (Cache-Control, ETag, Vary, Age, X-Cache: MISS); an If-None-Match naming the
- * new ETag gets a 304. Hits never reach yoga: the node:http front answers them (src/cache/cached-get.ts).
+ * new ETag gets a 304. Hits never reach yoga: the node:http front answers them (src/http/cached-get.ts).
  *
  * Only a complete answer is kept: no errors, and every root field non-null (a user looked up before they sign
  * up is not remembered as absent). The cost report in `extensions` is per request, so a kept answer has none;
@@ -15,7 +15,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { CachePolicy } from '../cache/policy.js';
 import { CACHEABLE_MEDIA_TYPES, cacheHeaders, matchesEtag, type ResponseCache } from '../cache/response-cache.js';
 import { tagsOf } from '../cache/tags.js';
-import { codedEtag, codingFor, MIN_CODED_BYTES, varyWithEncoding } from '../http/content-coding.js';
+import { codedEtag, codingFor, MIN_CODED_BYTES, varyWithEncoding } from '../request/content-coding.js';
 import { scopeOf } from '../request/scope.js';
 
 interface Miss {

@@ -1,5 +1,5 @@
 /**
- * The GraphQL parameters of a request, read the one way the node:http front (src/cache/cached-get.ts) and yoga
+ * The GraphQL parameters of a request, read the one way the node:http front (src/http/cached-get.ts) and yoga
  * (src/plugins/use-request-params.ts) both read them: a GET's query string, a POST's JSON body. Whatever a client
  * sends that is not well-formed is a 400 saying which parameter and why: yoga's own GET parser let JSON.parse's
  * SyntaxError through as a 500, and its POST parser echoed the parser's error as `extensions.originalError`.

@@ -1,15 +1,9 @@
 /**
  * Everything Tally keeps outside PostgreSQL, built one way for the process (main.ts) and the tests: over Redis
  * when there is one, each use behind its own breaker that degrades as that use should (src/store/outage.ts),
- * the in-process twins otherwise. Then the caches over them (src/cache/).
+ * the in-process twins otherwise. The caches over them are built in src/cache/caches.ts.
  */
 import type { Config } from '../config.js';
-import type { Database } from '../db/client.js';
-import { followerIdsOf } from '../db/queries/follows.js';
-import type { Metrics } from '../observability/metrics.js';
-import { schema } from '../schema/index.js';
-import { createResponseCache, type ResponseCache } from '../cache/response-cache.js';
-import { createUserCache, type UserCache } from '../cache/user-cache.js';
 import { memoryCostBucket, type CostBucket } from './cost-bucket.js';
 import { memoryDocumentStore, redisDocumentStore, type DocumentStore } from './document-store.js';
 import { MEANWHILE, type OutageHooks } from './outage.js';
@@ -83,23 +77,5 @@ export function openStores(config: Config, redis: SharedRedis | undefined, { hoo
     writers: windowMs > 0 ? redisRecentWriters(redis, outage('writers'), { prefix: prefixes.writers, windowMs, maxEntries }) : undefined,
     readiness: [{ name: 'redis', check: async () => void (await redis.ping()), degrades: true }],
     close: () => costBucket.close(),
-  };
-}
-
-export interface Caches {
-  readonly responseCache: ResponseCache;
-  /** Absent with USER_CACHE_TTL_SECONDS=0. */
-  readonly userCache: UserCache | undefined;
-}
-
-export function createCaches(config: Config, stores: Stores, { metrics, database }: { metrics: Metrics; database: Database }): Caches {
-  return {
-    responseCache: createResponseCache({
-      schema,
-      store: stores.responses,
-      metrics,
-      followersOf: (userId, limit) => followerIdsOf(database.db, userId, limit),
-    }),
-    userCache: config.cache.userTtlSeconds > 0 ? createUserCache({ store: stores.values, ttlSeconds: config.cache.userTtlSeconds, metrics }) : undefined,
   };
 }

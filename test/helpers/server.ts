@@ -10,14 +10,16 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createEventBus, type EventBus } from '../../src/events.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { createPenaltyBox, type PenaltyBox } from '../../src/http/penalty-box.js';
+import { createPenaltyBox, type PenaltyBox } from '../../src/store/penalty-box.js';
 import { loadTrustedDocuments, type TrustedDocuments } from '../../src/persisted/trusted-documents.js';
 import { createTally, type TallyServer } from '../../src/server.js';
 import type { CostBucket } from '../../src/store/cost-bucket.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
 import { outageHooks, type OutageHooks } from '../../src/store/outage.js';
 import { connectWithin, openRedis } from '../../src/store/redis.js';
-import { createCaches, openStores, type Stores } from '../../src/store/stores.js';
+import { openStores, type Stores } from '../../src/store/stores.js';
+import { createCaches } from '../../src/cache/caches.js';
+import { schema } from '../../src/schema/index.js';
 import { removeKeys } from './cost-buckets.js';
 import { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './database.js';
 
@@ -121,7 +123,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   const events = createEventBus(log);
   const metrics = createMetrics(testDb.database.pool);
   const stores = await testStores(config, options, outageHooks(metrics, log));
-  const { responseCache, userCache } = createCaches(config, stores, { metrics, database: testDb.database });
+  const { responseCache, userCache } = createCaches(config, stores, { metrics, database: testDb.database, schema });
   const penaltyBox = createPenaltyBox();
   const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
   const verifyToken = createTokenVerifier(config.jwt);

@@ -1,5 +1,5 @@
 /**
- * Content coding (src/http/compression.ts, src/http/content-coding.ts, the coded hits of src/cache/cached-get.ts)
+ * Content coding (src/http/compression.ts, src/request/content-coding.ts, the coded hits of src/http/cached-get.ts)
  * over a real socket, as the bytes go on the wire. Global fetch (undici) sends an Accept-Encoding of its own and
  * decodes what comes back, so it would pass whether or not anything was coded: these requests go through node:http,
  * which sends only the headers given and hands back the body as it came, decoded here with node:zlib.
@@ -24,7 +24,7 @@ import { startTestServer, type TestServer, type TestServerOptions } from '../hel
 const manifest = JSON.parse(readFileSync(new URL('../../persisted-queries/manifest.json', import.meta.url), 'utf8')) as ApolloManifest;
 const idOf = (name: string) => manifest.operations.find((each) => each.name === name)!.id;
 
-/** The coding threshold of src/http/content-coding.ts (MIN_CODED_BYTES), restated: a test of the product must not take it from the product. */
+/** The coding threshold of src/request/content-coding.ts (MIN_CODED_BYTES), restated: a test of the product must not take it from the product. */
 const MIN_CODED_BYTES = 1024;
 
 interface Wire {

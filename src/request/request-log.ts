@@ -4,9 +4,9 @@
  * and the prepared lane alike, so a request reads the same in the logs whichever answered it.
  */
 import type { ExecutionResult } from 'graphql';
-import type { RequestScope } from '../request/scope.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import type { RequestScope } from './scope.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** Adds the `extensions.code` of each error of a final (masked) result to the request's record. */
 export function noteErrorCodes(scope: RequestScope, result: Pick<ExecutionResult, 'errors'>): void {

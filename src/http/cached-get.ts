@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import type { Handler } from '../http/admission.js';
+import type { Handler } from './admission.js';
 import type { VerifyToken } from '../auth/jwt.js';
 import { viewerOf } from '../auth/viewer.js';
 import type { PersistedMode } from '../config.js';
@@ -25,8 +25,8 @@ import { getOperationAST, parse } from 'graphql';
 import type { GraphQLParams } from 'graphql-yoga';
 import { rateLimitHeaders, type Budget, type Client } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
-import { codedEtag, codingFor, MIN_CODED_BYTES, varyWithEncoding } from '../http/content-coding.js';
-import type { Refuse } from '../http/errors.js';
+import { codedEtag, codingFor, MIN_CODED_BYTES, varyWithEncoding } from '../request/content-coding.js';
+import type { Refuse } from './errors.js';
 import { sha256Hex } from '../persisted/manifest.js';
 import type { TrustedDocuments } from '../persisted/trusted-documents.js';
 import { documentFor, isPersistedId, persistedIdOf } from '../persisted/operation-id.js';
@@ -35,9 +35,9 @@ import { forwardedFor } from '../request/client.js';
 import { answerMediaType } from '../request/media-type.js';
 import { getParams } from '../request/params.js';
 import type { DocumentStore } from '../store/document-store.js';
-import { codedAnswers } from './coded-answers.js';
-import type { CachePolicy } from './policy.js';
-import { cacheHeaders, matchesEtag, type CachedAnswer, type ResponseCache } from './response-cache.js';
+import { codedAnswers } from '../cache/coded-answers.js';
+import type { CachePolicy } from '../cache/policy.js';
+import { cacheHeaders, matchesEtag, type CachedAnswer, type ResponseCache } from '../cache/response-cache.js';
 
 export interface CachedGetOptions {
   readonly cache: ResponseCache;

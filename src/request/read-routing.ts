@@ -11,7 +11,7 @@
 import { OperationTypeNode } from 'graphql';
 import type { Viewer } from '../auth/jwt.js';
 import type { RecentWriters } from '../store/recent-writers.js';
-import type { Target } from './client.js';
+import type { Target } from '../db/client.js';
 
 export interface ReadRouting {
   /** Where an operation's statements go; a promise only when a signed-in viewer's recent writes must be asked. */
