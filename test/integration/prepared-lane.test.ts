@@ -104,6 +104,26 @@ async function side(env: Record<string, string>): Promise<Side> {
   return { server, http: await listenLikeMain(server), tokens: { alice: await server.tokenFor(alice.id), bob: await server.tokenFor(bob.id) } };
 }
 
+/**
+ * The two servers of a describe block, the same `env` but for the lane, started before its tests (then `prepare`d
+ * alike) and closed after them; read `pair.lane` and `pair.yoga` inside the tests.
+ */
+function pairOf(env: Record<string, string>, prepare?: (side: Side) => Promise<unknown>): { lane: Side; yoga: Side } {
+  const pair = {} as { lane: Side; yoga: Side };
+  beforeAll(async () => {
+    [pair.lane, pair.yoga] = await Promise.all([side(env), side({ ...env, DISABLE_STAGES: 'lane' })]);
+    if (prepare) await Promise.all([prepare(pair.lane), prepare(pair.yoga)]);
+  });
+  afterAll(async () => {
+    for (const each of [pair.lane, pair.yoga]) {
+      await each?.http.close();
+      // A test may have closed the database already.
+      await each?.server.close().catch(() => {});
+    }
+  });
+  return pair;
+}
+
 /** Every operation of the manifest with variables that run it, as the viewer who may. */
 const RUNS: readonly Asked[] = [
   { operation: 'Viewer', as: 'alice' },
@@ -184,25 +204,14 @@ describe.each([
   ['response cache off', { RESPONSE_CACHE: 'false' }],
 ])('the prepared lane answers as yoga does (%s)', (_, env) => {
   const cacheOn = !('RESPONSE_CACHE' in env);
-  let lane: Side;
-  let yoga: Side;
-
-  beforeAll(async () => {
-    [lane, yoga] = await Promise.all([side(env), side({ ...env, DISABLE_STAGES: 'lane' })]);
-  });
-  afterAll(async () => {
-    for (const each of [lane, yoga]) {
-      await each?.http.close();
-      await each?.server.close();
-    }
-  });
+  const pair = pairOf(env);
 
   it('runs every operation of the manifest', async () => {
     const names = new Set(manifest.operations.map((operation) => operation.name));
     for (const asked of [...RUNS, ...TYPED_ERRORS]) names.delete(asked.operation);
     expect([...names]).toEqual([]);
     for (const asked of RUNS) {
-      const answer = await same(lane, yoga, asked);
+      const answer = await same(pair.lane, pair.yoga, asked);
       expect(answer.status, asked.operation).toBe(200);
       expect(JSON.parse(answer.body), asked.operation).not.toHaveProperty('errors');
       // A query over GET whose answer the cache keeps stays with yoga's stages; everything else is the lane's.
@@ -211,73 +220,49 @@ describe.each([
   });
 
   it('answers typed mutation errors alike', async () => {
-    for (const asked of TYPED_ERRORS) expect((await same(lane, yoga, asked)).byLane).toBe(true);
+    for (const asked of TYPED_ERRORS) expect((await same(pair.lane, pair.yoga, asked)).byLane).toBe(true);
   });
 
   it('answers the anonymous and bad tokens alike', async () => {
-    for (const asked of TOKENS) expect((await same(lane, yoga, asked)).byLane).toBe(true);
+    for (const asked of TOKENS) expect((await same(pair.lane, pair.yoga, asked)).byLane).toBe(true);
   });
 
   it('answers bad variables and refused arguments alike', async () => {
-    for (const asked of BAD_VARIABLES) expect((await same(lane, yoga, asked)).byLane).toBe(true);
+    for (const asked of BAD_VARIABLES) expect((await same(pair.lane, pair.yoga, asked)).byLane).toBe(true);
   });
 
   it('answers every spelling of the id and every Accept alike, leaving to yoga what it does not take', async () => {
     const byLane = [];
-    for (const asked of SPELLINGS) byLane.push((await same(lane, yoga, asked)).byLane);
+    for (const asked of SPELLINGS) byLane.push((await same(pair.lane, pair.yoga, asked)).byLane);
     // The GET by APQ hash is a cacheable query over GET; HTML and event streams are yoga's; a mutation over GET is its 405.
     expect(byLane).toEqual([true, true, true, !cacheOn, true, true, true, false, false, false]);
   });
 });
 
 describe('the prepared lane over the budget', () => {
-  let lane: Side;
-  let yoga: Side;
-
-  beforeAll(async () => {
-    // A budget of 100 and no refill (the clock stands still): a few pages, then refusals.
-    const env = { COST_BUDGET_VIEWER: '100', COST_BUDGET_ANONYMOUS: '30', MAX_COST: '60', RESPONSE_CACHE: 'false' };
-    [lane, yoga] = await Promise.all([side(env), side({ ...env, DISABLE_STAGES: 'lane' })]);
-  });
-  afterAll(async () => {
-    for (const each of [lane, yoga]) {
-      await each?.http.close();
-      await each?.server.close();
-    }
-  });
+  // A budget of 100 and no refill (the clock stands still): a few pages, then refusals.
+  const pair = pairOf({ COST_BUDGET_VIEWER: '100', COST_BUDGET_ANONYMOUS: '30', MAX_COST: '60', RESPONSE_CACHE: 'false' });
 
   it('prices, charges, refunds and refuses alike', async () => {
     const statuses: number[] = [];
     for (let round = 0; round < 6; round += 1) {
-      statuses.push((await same(lane, yoga, { operation: 'Feed', as: 'alice', variables: { first: 10 } })).status);
-      statuses.push((await same(lane, yoga, { operation: 'NewestPosts', variables: { first: 3 } })).status);
+      statuses.push((await same(pair.lane, pair.yoga, { operation: 'Feed', as: 'alice', variables: { first: 10 } })).status);
+      statuses.push((await same(pair.lane, pair.yoga, { operation: 'NewestPosts', variables: { first: 3 } })).status);
     }
-    expect((await same(lane, yoga, { operation: 'NewestPosts', variables: { first: 50 } })).byLane).toBe(true);
-    expect((await same(lane, yoga, { operation: 'Feed', as: 'bob', variables: { first: 100 } })).byLane).toBe(true);
+    expect((await same(pair.lane, pair.yoga, { operation: 'NewestPosts', variables: { first: 50 } })).byLane).toBe(true);
+    expect((await same(pair.lane, pair.yoga, { operation: 'Feed', as: 'bob', variables: { first: 100 } })).byLane).toBe(true);
     expect(statuses).toContain(429);
     expect(statuses).toContain(200);
   });
 });
 
 describe('the prepared lane on a database fault', () => {
-  let lane: Side;
-  let yoga: Side;
-
-  beforeAll(async () => {
-    [lane, yoga] = await Promise.all([side({ RESPONSE_CACHE: 'false' }), side({ RESPONSE_CACHE: 'false', DISABLE_STAGES: 'lane' })]);
-    // The database goes away under both: every statement now fails.
-    await Promise.all([lane.server.database.close(), yoga.server.database.close()]);
-  });
-  afterAll(async () => {
-    for (const each of [lane, yoga]) {
-      await each?.http.close();
-      await each?.server.close().catch(() => {});
-    }
-  });
+  // The database goes away under both: every statement now fails.
+  const pair = pairOf({ RESPONSE_CACHE: 'false' }, (each) => each.server.database.close());
 
   it('masks and answers the fault alike', async () => {
     for (const asked of [...RUNS.slice(0, 6), TYPED_ERRORS[0]!]) {
-      const answer = await same(lane, yoga, asked);
+      const answer = await same(pair.lane, pair.yoga, asked);
       expect(answer.byLane, asked.operation).toBe(true);
       expect(JSON.parse(answer.body), asked.operation).toHaveProperty('errors');
     }
