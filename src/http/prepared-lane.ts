@@ -211,10 +211,16 @@ export function withPreparedLane(next: Handler, options: PreparedLaneOptions): H
     const scope = createRequestScope(requestIdFor(headerOf(request, 'x-request-id')));
     scope.operationName = asked.operation.name;
     const taken = asked;
-    return run(request, scope, taken).then(
-      (result) => answer(response, scope, taken, result),
-      (error: unknown) => answer(response, scope, taken, { errors: [options.maskError(error, UNEXPECTED) as GraphQLError] }),
-    );
+    return run(request, scope, taken)
+      .then(
+        (result) => answer(response, scope, taken, result),
+        (error: unknown) => answer(response, scope, taken, { errors: [options.maskError(error, UNEXPECTED) as GraphQLError] }),
+      )
+      .catch((error: unknown) => {
+        // Writing the answer itself failed (a bug): the client is cut off, not left waiting for its timeout.
+        logger.error({ err: error, requestId: scope.requestId }, 'the prepared lane could not write its answer');
+        response.destroy();
+      });
   };
 }
 
