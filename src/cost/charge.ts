@@ -7,12 +7,14 @@
  * A client is its signed-in viewer, or, when anonymous, its address (src/request/client-address.ts); anonymous clients
  * get a smaller bucket.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { ClientAddress } from '../request/client-address.js';
 import { clientKey } from '../request/client.js';
 import type { BudgetPolicy } from '../config.js';
 import type { PenaltyBox } from '../store/penalty-box.js';
 import type { BucketState, CostBucket } from '../store/cost-bucket.js';
+import { limitError } from '../limits/errors.js';
+import type { CostModel } from './estimate.js';
 
 export interface BudgetOptions {
   readonly bucket: CostBucket;
@@ -100,4 +102,61 @@ export function createBudget({ bucket, policies, clientAddress, penaltyBox }: Bu
       return { charge, refusal: rateLimited(cost, charge, seconds) };
     },
   };
+}
+
+/** An operation priced and charged: the answer that refuses it, or what its client was charged. */
+export type OperationCharge =
+  | { readonly refused: ExecutionResult }
+  | { readonly refused?: undefined; readonly requested: number; readonly limit: number; readonly charge: BucketState };
+
+/**
+ * Prices an operation and charges its client, one rule for yoga's budget stage (src/plugins/use-cost-budget.ts) and
+ * the prepared lane: above what one operation may cost for this client it is refused (COST_LIMIT_EXCEEDED, with the
+ * price), and a client whose bucket holds too little is refused by the budget (RATE_LIMITED).
+ */
+export async function chargeOperation(
+  budget: Budget,
+  { model, maxCost }: { readonly model: CostModel; readonly maxCost: number },
+  client: Client,
+  signedIn: boolean,
+  operation: { readonly document: DocumentNode; readonly operation: OperationDefinitionNode; readonly variables: Record<string, unknown> },
+): Promise<OperationCharge> {
+  const limit = Math.min(maxCost, client.policy.capacity);
+  let requested: number;
+  try {
+    requested = model.requested(operation.document, operation.operation, operation.variables);
+  } catch {
+    // graphql-query-complexity gives up on a document whose fragments expand past its node bound.
+    requested = Number.POSITIVE_INFINITY;
+  }
+  if (requested > limit) {
+    const message = signedIn || limit === maxCost ? 'The operation costs too much' : 'The operation costs too much for an anonymous client: sign in for a larger budget';
+    return {
+      refused: Number.isFinite(requested)
+        ? { errors: [limitError('COST_LIMIT_EXCEEDED', message, { value: requested, limit })], extensions: { cost: costExtension(requested, undefined, limit, undefined) } }
+        : { errors: [limitError('COST_LIMIT_EXCEEDED', `${message}: its fragments expand too far to price`)] },
+    };
+  }
+  const { charge, refusal } = await budget.charge(client, requested);
+  if (refusal) return { refused: { errors: [refusal], extensions: { cost: costExtension(requested, undefined, limit, charge) } } };
+  return { requested, limit, charge };
+}
+
+/**
+ * After the operation ran: its client refunded down to the actual cost, priced from what the result holds, and the
+ * result with `extensions.cost`; the bucket as the refund left it.
+ */
+export async function settleOperation(
+  budget: Budget,
+  model: CostModel,
+  client: Client,
+  charged: { readonly requested: number; readonly limit: number; readonly charge: BucketState },
+  operation: { readonly document: DocumentNode; readonly operation: OperationDefinitionNode },
+  result: ExecutionResult,
+): Promise<{ readonly result: ExecutionResult; readonly budget: BucketState }> {
+  const { requested, limit, charge } = charged;
+  const actual = Math.min(requested, model.actual(operation.document, operation.operation, result.data));
+  // Most reads return what they asked for: no refund, no second round trip.
+  const left = actual < requested ? await budget.bucket.refund(client.key, requested - actual, client.policy, charge) : charge;
+  return { result: { ...result, extensions: { ...result.extensions, cost: costExtension(requested, actual, limit, left) } }, budget: left };
 }

@@ -20,11 +20,10 @@ import type { VerifyToken } from '../auth/jwt.js';
 import { viewerOf } from '../auth/viewer.js';
 import type { Limits } from '../config.js';
 import type { ContextFactory } from '../context.js';
-import { costExtension, rateLimitHeaders, type Budget } from '../cost/charge.js';
+import { chargeOperation, rateLimitHeaders, settleOperation, type Budget, type Client, type OperationCharge } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
 import type { ReadRouting } from '../request/read-routing.js';
 import { capErrors } from '../limits/error-limit.js';
-import { limitError } from '../limits/errors.js';
 import { variablesRefusal } from '../limits/document.js';
 import { startExecutionSpan } from '../observability/execution-span.js';
 import type { Logger } from '../observability/logger.js';
@@ -152,26 +151,13 @@ export function withPreparedLane(next: Handler, options: PreparedLaneOptions): H
     const invalid = variableErrors(options.schema, operation.operation, variables);
     if (invalid) return { errors: invalid };
 
-    let charged: Awaited<ReturnType<Budget['charge']>> | undefined;
-    let requested = 0;
-    let limit = maxCost;
-    let client: ReturnType<Budget['clientOf']> | undefined;
+    let charged: Extract<OperationCharge, { refused?: undefined }> | undefined;
+    let client: Client | undefined;
     if (budget) {
       client = budget.clientOf(scope.viewer?.id, request.socket.remoteAddress, forwardedFor(request));
-      limit = Math.min(maxCost, client.policy.capacity);
-      try {
-        requested = costModel.requested(operation.document, operation.operation, variables);
-      } catch {
-        requested = Number.POSITIVE_INFINITY;
-      }
-      if (requested > limit) {
-        const message = scope.viewer || limit === maxCost ? 'The operation costs too much' : 'The operation costs too much for an anonymous client: sign in for a larger budget';
-        return Number.isFinite(requested)
-          ? { errors: [limitError('COST_LIMIT_EXCEEDED', message, { value: requested, limit })], extensions: { cost: costExtension(requested, undefined, limit, undefined) } }
-          : { errors: [limitError('COST_LIMIT_EXCEEDED', `${message}: its fragments expand too far to price`)] };
-      }
-      charged = await budget.charge(client, requested);
-      if (charged.refusal) return { errors: [charged.refusal], extensions: { cost: costExtension(requested, undefined, limit, charged.charge) } };
+      const priced = await chargeOperation(budget, { model: costModel, maxCost }, client, scope.viewer !== null, { ...operation, variables });
+      if (priced.refused) return priced.refused;
+      charged = priced;
     }
 
     const { routing } = options;
@@ -179,7 +165,7 @@ export function withPreparedLane(next: Handler, options: PreparedLaneOptions): H
     const target = routing ? await routing.targetOf(operation.type, scope.viewer) : 'primary';
     const context = options.buildContext(scope, headerOf(request, 'idempotency-key'), target);
     if (charged) {
-      context.cost = { requested, limit, budget: charged.charge };
+      context.cost = { requested: charged.requested, limit: charged.limit, budget: charged.charge };
       scope.cost = context.cost;
     }
     const span = options.tracing ? startExecutionSpan(operation.type, operation.name) : undefined;
@@ -193,11 +179,10 @@ export function withPreparedLane(next: Handler, options: PreparedLaneOptions): H
     }
     span?.end(result);
     if (!budget || !charged || !client) return result;
-    const actual = Math.min(requested, costModel.actual(operation.document, operation.operation, result.data));
-    const left = actual < requested ? await budget.bucket.refund(client.key, requested - actual, client.policy, charged.charge) : charged.charge;
-    scope.cost = { requested, limit, budget: left };
+    const settled = await settleOperation(budget, costModel, client, charged, operation, result);
+    scope.cost = { requested: charged.requested, limit: charged.limit, budget: settled.budget };
     context.cost = scope.cost;
-    return { ...result, extensions: { ...result.extensions, cost: costExtension(requested, actual, limit, left) } };
+    return settled.result;
   }
 
   return (request, response) => {

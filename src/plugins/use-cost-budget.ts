@@ -8,12 +8,11 @@
  * headers. A mutation operation costs 10 more than its fields: writes cost more than reads.
  */
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import type { Context } from '../context.js';
-import { costExtension, rateLimitHeaders, type Budget } from '../cost/charge.js';
+import { chargeOperation, rateLimitHeaders, settleOperation, type Budget } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
-import { limitError } from '../limits/errors.js';
 import { scopeOf, type CostReport } from '../request/scope.js';
 
 export interface CostBudgetOptions {
@@ -24,7 +23,6 @@ export interface CostBudgetOptions {
 }
 
 export function useCostBudget({ model, budget: budgets, maxCost }: CostBudgetOptions): Plugin {
-  const { bucket } = budgets;
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       // Served by node:http, yoga's context carries the socket's request as `req` (not under yoga.fetch).
@@ -35,45 +33,23 @@ export function useCostBudget({ model, budget: budgets, maxCost }: CostBudgetOpt
       if (!operation) return;
       const scope = scopeOf(request);
       const client = budgets.clientOf(scope.viewer?.id, req?.socket.remoteAddress, request.headers.get('x-forwarded-for'));
-      const { key, policy } = client;
-      const limit = Math.min(maxCost, policy.capacity);
-
-      let requested: number;
-      try {
-        requested = model.requested(document, operation, (args.variableValues ?? {}) as Record<string, unknown>);
-      } catch {
-        // graphql-query-complexity gives up on a document whose fragments expand past its node bound.
-        requested = Number.POSITIVE_INFINITY;
-      }
-      if (requested > limit) {
-        const message = scope.viewer || limit === maxCost ? 'The operation costs too much' : 'The operation costs too much for an anonymous client: sign in for a larger budget';
-        setResultAndStopExecution(
-          Number.isFinite(requested)
-            ? { errors: [limitError('COST_LIMIT_EXCEEDED', message, { value: requested, limit })], extensions: { cost: costExtension(requested, undefined, limit, undefined) } }
-            : { errors: [limitError('COST_LIMIT_EXCEEDED', `${message}: its fragments expand too far to price`)] },
-        );
-        return;
-      }
-
-      const { charge, refusal } = await budgets.charge(client, requested);
-      if (refusal) {
-        setResultAndStopExecution({ errors: [refusal], extensions: { cost: costExtension(requested, undefined, limit, charge) } });
+      const priced = { document, operation, variables: (args.variableValues ?? {}) as Record<string, unknown> };
+      const charged = await chargeOperation(budgets, { model, maxCost }, client, scope.viewer !== null, priced);
+      if (charged.refused) {
+        setResultAndStopExecution(charged.refused);
         return;
       }
       const context = args.contextValue as unknown as Context;
-      context.cost = { requested, limit, budget: charge };
+      context.cost = { requested: charged.requested, limit: charged.limit, budget: charged.charge };
       scope.cost = context.cost;
 
       return {
         async onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;
-          const single = result as ExecutionResult;
-          const actual = Math.min(requested, model.actual(document, operation, single.data));
-          // Most reads return what they asked for: no refund, no second round trip.
-          const budget = actual < requested ? await bucket.refund(key, requested - actual, policy, charge) : charge;
-          scope.cost = { requested, limit, budget } satisfies CostReport;
+          const settled = await settleOperation(budgets, model, client, charged, priced, result);
+          scope.cost = { requested: charged.requested, limit: charged.limit, budget: settled.budget } satisfies CostReport;
           context.cost = scope.cost;
-          setResult({ ...single, extensions: { ...single.extensions, cost: costExtension(requested, actual, limit, budget) } });
+          setResult(settled.result);
         },
       };
     },
