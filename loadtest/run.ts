@@ -4,8 +4,10 @@
  * Prepares what the scenario needs (services, a seeded database, a compiled Tally), then starts each server it
  * compares as a child process on loopback, checks its answer, warms it up, measures it, stops it, and writes the
  * report (markdown + HTML) to loadtest/reports/. Everything it starts, it stops; every run is bounded in time.
- * With --profile, the scenario's profiled row (Tally's, in `feed`) runs under `node --cpu-prof`, and the report
- * says where its CPU went over the measured run (profile.ts); the profile is kept beside the report.
+ * With --profile, a copy of the scenario's profiled row (Tally's, in `feed`) runs right after it under
+ * `node --cpu-prof`, and the report says where its CPU went over the measured run (profile.ts); the profile is kept
+ * beside the report. The row itself runs without the profiler: the targets are read from it, and the profiler's own
+ * cost (a stack walk about every ms) must not count against them.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -77,6 +79,14 @@ async function checkAnswer(server: RunningServer, target: Target, admin: pg.Pool
   }
 }
 
+/** The targets with a copy of the profiled one right after it, labelled as such, for the profiler to run. */
+function withProfiledCopy<T extends { readonly label: string }>(targets: readonly T[], profiled: string | undefined, label: string | undefined): T[] {
+  if (profiled === undefined || label === undefined) return [...targets];
+  const at = targets.findIndex((target) => target.label === profiled);
+  if (at === -1) throw new Error(`--profile: no row labelled ${profiled}`);
+  return [...targets.slice(0, at + 1), { ...targets[at]!, label }, ...targets.slice(at + 1)];
+}
+
 /** The profiled row's CPU by area over its measured run, from the profile node wrote as the server exited. */
 function profileOf(where: { readonly dir: string; readonly name: string }, label: string, result: Measurement): ProfileSummary {
   const path = join(where.dir, where.name);
@@ -103,6 +113,7 @@ async function main(): Promise<void> {
   if (values.profile && !scenario.profiled) throw new Error(`--profile: the ${scenario.name} scenario has no row to profile (only feed has)`);
   // Beside the report; node writes it when the profiled server exits.
   const cpuProfile = values.profile && scenario.profiled ? { dir: resolve(values.out), name: `${scenario.name}-${scenario.profiled.toLowerCase().replace(/\W+/g, '-')}.cpuprofile` } : undefined;
+  const profiledLabel = scenario.profiled === undefined ? undefined : `${scenario.profiled}, under the profiler`;
   const connections = Number(values.connections ?? scenario.connections);
   const durationSeconds = Number(values.duration ?? scenario.durationSeconds);
   const warmupSeconds = Number(values.warmup ?? scenario.warmupSeconds);
@@ -127,11 +138,11 @@ async function main(): Promise<void> {
   const verdicts: Verdict[] = [];
   let profile: ProfileSummary | undefined;
   try {
-    const targets = await scenario.targets(data, { connections });
+    const targets = withProfiledCopy(await scenario.targets(data, { connections }), cpuProfile ? scenario.profiled : undefined, profiledLabel);
     if (scenario.prepare) log(await scenario.prepare());
     const serverUrl = databaseUrl(database, scenario.throughPgBouncer ? PGBOUNCER_PORT : 5432);
     for (const target of targets) {
-      const profiled = cpuProfile && target.label === scenario.profiled ? cpuProfile : undefined;
+      const profiled = cpuProfile && target.label === profiledLabel ? cpuProfile : undefined;
       log(`${target.label}: starting ${target.server}${profiled ? ' under node --cpu-prof' : ''}`);
       if (profiled) {
         mkdirSync(profiled.dir, { recursive: true });

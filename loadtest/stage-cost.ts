@@ -1,9 +1,10 @@
 /**
- * `npm run loadtest:stages -- [--pairs N] [--rate R] [--duration S] [--against DIR]`: what the limits, the cost
- * report and the budget (over Redis, round trips included) add to the feed's CPU per request, measured side by side.
- * With `--against DIR`, a checkout of another commit (`git worktree add DIR <rev>`, its `npm ci` done): what this
- * build adds to the feed's CPU per request over that one's, every stage on in both: the way to measure a change to
- * the request path on and off (loadtest/reports/stage-cost-against.md).
+ * `npm run loadtest:stages -- [--pairs N] [--rate R] [--duration S] [--against DIR [--variant DIR]]`: what the
+ * limits, the cost report and the budget (over Redis, round trips included) add to the feed's CPU per request,
+ * measured side by side. With `--against DIR`, a checkout of another commit (`git worktree add DIR <rev>`, its
+ * `npm ci` done): what this build (or the one at `--variant DIR`) adds to the feed's CPU per request over that one's,
+ * every stage on in both: the way to measure a change to the request path before and after
+ * (loadtest/reports/build-<variant>-over-<baseline>.md, the two commits by hash).
  *
  * The feed scenario measures its rows one after another, so a drift of the machine between two rows (another
  * process, PostgreSQL's own work, a noisy neighbour of the VM) reads as a difference between stages; on a
@@ -43,12 +44,17 @@ const VARIANTS: Variant[] = [
   { label: 'Tally without the prepared lane (every stage, through yoga)', env: STAGE_ENVS.withoutLane },
 ];
 
-/** This build against another checkout's, every stage on in both. */
-function againstCheckout(checkout: string): { baseline: Variant; variants: Variant[] } {
-  const revision = (where: string) => execFileSync('git', ['-C', where, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
+const revision = (where: string) => execFileSync('git', ['-C', where, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
+
+/** One build against another checkout's, every stage on in both. */
+function againstCheckout(checkout: string, variant: string | undefined): { baseline: Variant; variants: Variant[] } {
   return {
     baseline: { label: `Tally at ${revision(checkout)}`, env: STAGE_ENVS.all, checkout },
-    variants: [{ label: `Tally at ${revision('.')} (this checkout, with its changes)`, env: STAGE_ENVS.all }],
+    variants: [
+      variant === undefined
+        ? { label: `Tally at ${revision('.')} (this checkout, with its changes)`, env: STAGE_ENVS.all }
+        : { label: `Tally at ${revision(variant)}`, env: STAGE_ENVS.all, checkout: variant },
+    ],
   };
 }
 
@@ -96,10 +102,13 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '20' },
       out: { type: 'string', default: 'loadtest/reports' },
       against: { type: 'string' },
+      variant: { type: 'string' },
     },
   });
   const checkout = values.against === undefined ? undefined : resolve(values.against);
-  const { baseline, variants } = checkout ? againstCheckout(checkout) : { baseline: BASELINE, variants: VARIANTS };
+  const variantCheckout = values.variant === undefined ? undefined : resolve(values.variant);
+  if (variantCheckout && !checkout) throw new Error('--variant needs --against: the build it is compared with');
+  const { baseline, variants } = checkout ? againstCheckout(checkout, variantCheckout) : { baseline: BASELINE, variants: VARIANTS };
   const [pairs, rate, duration] = [Number(values.pairs), Number(values.rate), Number(values.duration)];
   for (const [flag, value] of [['pairs', pairs], ['rate', rate], ['duration', duration]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 10_000) throw new Error(`--${flag} must be a whole number from 1`);
@@ -109,9 +118,10 @@ async function main(): Promise<void> {
   const database = 'tally_loadtest_load';
   await prepareDatabase(database, SEED_SIZES.load, log);
   buildTally(log);
-  if (checkout) {
-    log(`building the checkout to compare with (${checkout})`);
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (const other of [checkout, variantCheckout]) {
+    if (!other) continue;
+    log(`building the checkout ${other}`);
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: other, stdio: ['ignore', 'ignore', 'inherit'] });
   }
 
   const lines: string[] = [];
@@ -162,7 +172,7 @@ async function main(): Promise<void> {
     ...lines,
   ].join('\n');
   mkdirSync(values.out, { recursive: true });
-  const file = join(values.out, checkout ? 'stage-cost-against.md' : 'stage-cost.md');
+  const file = join(values.out, checkout ? `build-${revision(variantCheckout ?? '.')}-over-${revision(checkout)}.md` : 'stage-cost.md');
   writeFileSync(file, `${report}\n`);
   log(verdict);
   log(`report: ${file}`);
