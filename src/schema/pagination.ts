@@ -83,6 +83,24 @@ export interface Connection<T> {
 }
 
 /**
+ * An edge whose cursor is encoded when a query reads it, not for every row of every page: the feed's clients ask
+ * for nodes and `pageInfo.endCursor`, seldom for each edge's cursor, and encoding one is a JSON text and a base64
+ * copy (1% of the feed's CPU in issue 24's profile).
+ */
+class Edge<R, T> {
+  constructor(
+    private readonly connection: string,
+    private readonly row: R,
+    private readonly keyOf: (row: R) => Key,
+    readonly node: T,
+  ) {}
+
+  get cursor(): string {
+    return encodeCursor(this.connection, this.keyOf(this.row));
+  }
+}
+
+/**
  * Builds the connection from the rows a keyset query returned (up to size + 1, in query order). Going forward,
  * `hasPreviousPage` is true when an `after` cursor was given (its row, at least, lies before); going backward,
  * `hasNextPage` likewise follows `before`. Relay allows exactly this without an extra query.
@@ -97,14 +115,18 @@ export function toConnection<R, T>(
   const more = rows.length > page.size;
   const pageRows = more ? rows.slice(0, page.size) : [...rows];
   if (page.direction === 'backward') pageRows.reverse();
-  const edges = pageRows.map((row) => ({ cursor: encodeCursor(connection, keyOf(row)), node: nodeOf(row) }));
+  const edges = pageRows.map((row) => new Edge(connection, row, keyOf, nodeOf(row)));
   return {
     edges,
     pageInfo: {
       hasNextPage: page.direction === 'forward' ? more : page.before !== undefined,
       hasPreviousPage: page.direction === 'forward' ? page.after !== undefined : more,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
   };
 }
