@@ -5,12 +5,9 @@
  * cache carries a write to the other instances through Redis (src/store/response-store.ts).
  */
 import type { Logger } from './observability/logger.js';
+import type { DomainEvent } from './db/queries/outbox.js';
 
-export type DomainEvent =
-  | { readonly type: 'user.signedUp'; readonly userId: number }
-  | { readonly type: 'post.created'; readonly postId: number; readonly authorId: number }
-  | { readonly type: 'follow.created' | 'follow.removed'; readonly followerId: number; readonly followeeId: number }
-  | { readonly type: 'ledger.moved'; readonly entryIds: readonly number[]; readonly userIds: readonly number[] };
+export type { DomainEvent };
 
 export type Listener = (event: DomainEvent) => void | Promise<void>;
 

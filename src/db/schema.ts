@@ -162,9 +162,37 @@ export const idempotencyKeys = pgTable(
   ],
 );
 
+/**
+ * The transactional outbox: every write others react to (a sign-up, a post, a follow or unfollow, money moved)
+ * inserts its event here in the same transaction as the write, so a committed write always has its event and a
+ * rolled-back one never has (src/db/queries/outbox.ts). `id` orders events as they were written; `relayed_at` is
+ * stamped once the event has been handed on to its consumers, and a trigger NOTIFYs `tally_outbox` at commit.
+ */
+export const outboxEvents = pgTable(
+  'outbox_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** What happened: `user.signedUp`, `post.created`, `follow.created`, `follow.removed`, `ledger.moved`. */
+    type: text('type').notNull(),
+    /** Whose history the event belongs to (the user who acted): events of one aggregate are relayed in order. */
+    aggregateType: text('aggregate_type').notNull(),
+    aggregateId: bigint('aggregate_id', { mode: 'number' }).notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: createdAt(),
+    relayedAt: timestamp('relayed_at', { withTimezone: true, precision: 3, mode: 'date' }),
+  },
+  (t) => [
+    // Reading the oldest unrelayed events: a small partial index, whatever the table's size.
+    index('outbox_events_unrelayed_idx').on(t.id).where(sql`${t.relayedAt} is null`),
+    // Relayed rows go by age.
+    index('outbox_events_relayed_idx').on(t.relayedAt).where(sql`${t.relayedAt} is not null`),
+  ],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type PostRow = typeof posts.$inferSelect;
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
 export type Currency = (typeof currency.enumValues)[number];
 export type TransactionKind = (typeof transactionKind.enumValues)[number];
+export type OutboxRow = typeof outboxEvents.$inferSelect;

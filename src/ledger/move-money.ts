@@ -3,13 +3,15 @@
  * locked first, always in user-id order, so two transfers between the same users in opposite directions queue
  * behind each other instead of deadlocking; every rule is checked on the locked rows, before anything is written;
  * then the entries and the balances are written together. A balance therefore always equals the sum of its
- * entries and never goes below zero (the schema's checks say so too).
+ * entries and never goes below zero (the schema's checks say so too). Its event goes into the outbox in the same
+ * transaction.
  */
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { inIds } from '../db/id-array.js';
 import { rowsOf } from '../db/client.js';
 import { accounts, transactions, type AccountRow, type Currency } from '../db/schema.js';
+import { recordEvent } from '../db/queries/outbox.js';
 import { formatMinor } from './money.js';
 import { failed, problem, succeeded, type Outcome } from '../problems.js';
 
@@ -39,8 +41,19 @@ const overLimit = (account: AccountRow, field: readonly string[]) =>
   problem('BALANCE_LIMIT', `The account would hold more than ${formatMinor(MAX_BALANCE, account.currency)} ${account.currency}.`, field);
 const CURRENCY = ['input', 'currency'];
 
+/** Moves the money and records its event (the outbox) in `tx`; a refused movement writes neither. */
 export async function moveMoney(tx: Db, movement: MoneyMovement, idempotencyKey: string): Promise<Outcome<Moved>> {
-  const ids = movement.kind === 'transfer' ? [movement.userId, movement.toUserId] : [movement.userId];
+  const outcome = await checkedMove(tx, movement, idempotencyKey);
+  if (outcome.ok) await recordEvent(tx, { type: 'ledger.moved', entryIds: [outcome.value.entryId], userIds: usersOf(movement) });
+  return outcome;
+}
+
+/** The users whose balances a movement changes, the mover first. */
+export const usersOf = (movement: MoneyMovement): number[] =>
+  movement.kind === 'transfer' ? [movement.userId, movement.toUserId] : [movement.userId];
+
+async function checkedMove(tx: Db, movement: MoneyMovement, idempotencyKey: string): Promise<Outcome<Moved>> {
+  const ids = usersOf(movement);
   // ORDER BY then FOR UPDATE: PostgreSQL locks the rows in the sorted order.
   const locked = await tx.select().from(accounts).where(inIds(accounts.userId, ids)).orderBy(accounts.userId).for('update');
   const own = locked.find((account) => account.userId === movement.userId);

@@ -1,8 +1,10 @@
 /**
  * Helpers for driving mutations through the server and seeing exactly what each one wrote: every table's row
- * count and every balance before and after, and the events told while it ran.
+ * count and every balance before and after, and the events told while it ran, held to the events the outbox
+ * recorded.
  */
 import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
 import { rowsOf, type Db } from '../../src/db/client.js';
 import type { DomainEvent } from '../../src/events.js';
 import { graphqlRequest, type RequestOptions, type TestServer } from './server.js';
@@ -89,6 +91,8 @@ type Table = (typeof TABLES)[number];
 interface Snapshot {
   counts: Record<Table, number>;
   balances: Map<number, bigint>;
+  /** The newest outbox event's id (0 when none). */
+  lastEvent: number;
 }
 
 async function snapshot(db: Db): Promise<Snapshot> {
@@ -102,7 +106,15 @@ async function snapshot(db: Db): Promise<Snapshot> {
       (row) => [Number(row.user_id), BigInt(row.balance)] as const,
     ),
   );
-  return { counts, balances };
+  const [last] = rowsOf<{ id: string | number }>(await db.execute(sql`select coalesce(max(id), 0) as id from outbox_events`));
+  return { counts, balances, lastEvent: Number(last!.id) };
+}
+
+/** The events the outbox recorded after `lastEvent`, in their order. */
+async function recordedSince(db: Db, lastEvent: number): Promise<DomainEvent[]> {
+  const rows = rowsOf<{ payload: DomainEvent | string }>(await db.execute(sql`select payload from outbox_events where id > ${lastEvent} order by id`));
+  // node-postgres parses jsonb; PGlite too, but a text payload would be a bug worth seeing as one.
+  return rows.map((row) => (typeof row.payload === 'string' ? (JSON.parse(row.payload) as DomainEvent) : row.payload));
 }
 
 /** What an action wrote: new rows per table, and each balance it moved (user id → change in minor units). */
@@ -123,8 +135,9 @@ export const only = (rows: Partial<Changes['rows']>, balances: Changes['balances
 });
 
 /**
- * Runs an action and returns its result, the changes it made to the database and the events it told. The test
- * file's requests run one at a time, so every change seen is the action's own.
+ * Runs an action and returns its result, the changes it made to the database and the events it told, which must
+ * be the events the outbox recorded. The test file's requests run one at a time, so every change seen is the
+ * action's own.
  */
 export async function observe<T>(server: TestServer, action: () => Promise<T>): Promise<{ result: T; changes: Changes; events: DomainEvent[] }> {
   const events: DomainEvent[] = [];
@@ -137,6 +150,9 @@ export async function observe<T>(server: TestServer, action: () => Promise<T>): 
     stop();
   }
   const after = await snapshot(server.database.db);
+  // The outbox holds exactly the events told, in order: every committed write others react to recorded its
+  // event in its own transaction, and a refused or rolled-back one none.
+  expect(await recordedSince(server.database.db, before.lastEvent), 'the events the outbox recorded').toEqual(events);
   const rows = {} as Record<Table, number>;
   for (const table of TABLES) rows[table] = after.counts[table] - before.counts[table];
   const balances: Record<number, bigint> = {};

@@ -3,6 +3,7 @@ import type { Db } from '../client.js';
 import { keysetLimit, keysetOrder, keysetWhere, type PageRequest } from '../keyset.js';
 import { follows, users, type UserRow } from '../schema.js';
 import { parentId, selectLateral } from './lateral.js';
+import { recordEvent } from './outbox.js';
 
 /** A user in a follow list, with when the follow happened (the list's sort key). */
 export type FollowListRow = UserRow & { followedAt: Date };
@@ -34,19 +35,25 @@ export function followPages(db: Db, side: 'followers' | 'following', userIds: re
   });
 }
 
-/** Follows `followeeId`; already following is no change. Returns whether a follow was added. */
-export async function insertFollow(db: Db, followerId: number, followeeId: number): Promise<boolean> {
-  const added = await db.insert(follows).values({ followerId, followeeId }).onConflictDoNothing().returning({ id: follows.followeeId });
-  return added.length > 0;
+/** Follows `followeeId`, with its event; already following is no change and no event. Returns whether a follow was added. */
+export function insertFollow(db: Db, followerId: number, followeeId: number): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const added = await tx.insert(follows).values({ followerId, followeeId }).onConflictDoNothing().returning({ id: follows.followeeId });
+    if (added.length > 0) await recordEvent(tx, { type: 'follow.created', followerId, followeeId });
+    return added.length > 0;
+  });
 }
 
-/** Stops following; not following is no change. Returns whether a follow was removed. */
-export async function deleteFollow(db: Db, followerId: number, followeeId: number): Promise<boolean> {
-  const removed = await db
-    .delete(follows)
-    .where(and(eq(follows.followerId, followerId), eq(follows.followeeId, followeeId)))
-    .returning({ id: follows.followeeId });
-  return removed.length > 0;
+/** Stops following, with its event; not following is no change and no event. Returns whether a follow was removed. */
+export function deleteFollow(db: Db, followerId: number, followeeId: number): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(follows)
+      .where(and(eq(follows.followerId, followerId), eq(follows.followeeId, followeeId)))
+      .returning({ id: follows.followeeId });
+    if (removed.length > 0) await recordEvent(tx, { type: 'follow.removed', followerId, followeeId });
+    return removed.length > 0;
+  });
 }
 
 /** The ids of up to `limit` users who follow `userId` (by the followee index), for dropping their cached feeds. */

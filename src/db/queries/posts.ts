@@ -5,6 +5,7 @@ import { keysetLimit, keysetOrder, keysetWhere, keysetWherePlaceholders, pageVal
 import { preparedQuery, preparedShapes } from '../prepared.js';
 import { follows, posts, users, type PostRow, type UserRow } from '../schema.js';
 import { parentId, selectLateral, subqueryColumns } from './lateral.js';
+import { recordEvent } from './outbox.js';
 
 const postKey = { at: posts.createdAt, id: posts.id };
 
@@ -109,7 +110,11 @@ export function postsPagesByAuthors(db: Db, authorIds: readonly number[], page: 
   });
 }
 
-export async function insertPost(db: Db, authorId: number, body: string): Promise<PostRow> {
-  const [post] = await db.insert(posts).values({ authorId, body }).returning();
-  return post!;
+/** A new post and its event, in one transaction. */
+export function insertPost(db: Db, authorId: number, body: string): Promise<PostRow> {
+  return db.transaction(async (tx) => {
+    const [post] = await tx.insert(posts).values({ authorId, body }).returning();
+    await recordEvent(tx, { type: 'post.created', postId: post!.id, authorId });
+    return post!;
+  });
 }

@@ -3,6 +3,7 @@ import type { Db } from '../client.js';
 import { inIdsPlaceholder } from '../id-array.js';
 import { preparedQuery } from '../prepared.js';
 import { accounts, users, type Currency, type UserRow } from '../schema.js';
+import { recordEvent } from './outbox.js';
 
 // The loaders' batches: one statement each, whatever the count of ids, built once.
 const usersByIdsQuery = preparedQuery((db) => db.select().from(users).where(inIdsPlaceholder(users.id)));
@@ -24,7 +25,7 @@ export async function userByUsername(db: Db, username: string) {
   return row ?? null;
 }
 
-/** A new user and their empty account, in one transaction: a user never exists without an account. */
+/** A new user, their empty account and the sign-up's event, in one transaction: a user never exists without an account. */
 export function insertUserWithAccount(
   db: Db,
   fields: { username: string; name: string; email: string; currency: Currency },
@@ -32,6 +33,7 @@ export function insertUserWithAccount(
   return db.transaction(async (tx) => {
     const [user] = await tx.insert(users).values({ username: fields.username, name: fields.name, email: fields.email }).returning();
     await tx.insert(accounts).values({ userId: user!.id, currency: fields.currency });
+    await recordEvent(tx, { type: 'user.signedUp', userId: user!.id });
     return user!;
   });
 }
