@@ -93,6 +93,8 @@ const envSchema = z
     DB_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
     DB_CONNECT_TIMEOUT_MS: integer(5000, 100, 60_000),
     DATABASE_REPLICA_URLS: urls(['postgres:', 'postgresql:']),
+    OUTBOX_POLL_MS: integer(1_000, 50, 600_000),
+    OUTBOX_RETENTION_HOURS: integer(24, 1, 24 * 90),
     REPLICA_AFTER_WRITE_MS: integer(5000, 0, 600_000),
     REDIS_URL: url(['redis:', 'rediss:']),
     REDIS_SENTINELS: hostPorts,
@@ -289,8 +291,17 @@ export interface Config {
   readonly hardening: Hardening;
   readonly persisted: PersistedConfig;
   readonly cache: CacheConfig;
+  readonly outbox: OutboxConfig;
   /** Undefined: no tracing, and no OpenTelemetry module loaded. */
   readonly tracing: TracingConfig | undefined;
+}
+
+/** The outbox relay (src/outbox/relay.ts). */
+export interface OutboxConfig {
+  /** How often the relay looks for events that no commit of this process woke it for (another's, or a crashed one's). */
+  readonly pollMs: number;
+  /** How long relayed events are kept before they are deleted. */
+  readonly retentionMs: number;
 }
 
 /** Where spans go, when they go anywhere (OTEL_EXPORTER_OTLP_ENDPOINT set). */
@@ -501,6 +512,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       apqTtlSeconds: env.APQ_TTL_SECONDS,
       apqMaxDocuments: env.APQ_MAX_DOCUMENTS,
     }),
+    outbox: Object.freeze({ pollMs: env.OUTBOX_POLL_MS, retentionMs: env.OUTBOX_RETENTION_HOURS * 3_600_000 }),
     cache: Object.freeze({
       responses: flag(env.RESPONSE_CACHE, true),
       maxEntries: env.RESPONSE_CACHE_MAX_ENTRIES,

@@ -25,6 +25,7 @@ import { createMetrics } from './observability/metrics.js';
 import { outageHooks } from './store/outage.js';
 import { openStores } from './store/stores.js';
 import { createCaches } from './cache/caches.js';
+import { startRelay } from './outbox/relay.js';
 import { schema } from './schema/index.js';
 import type { Config } from './config.js';
 import type { Tracing } from './observability/tracing.js';
@@ -75,12 +76,13 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     if (demo) graphiqlToken = await signToken(config.jwt, demo.id);
   }
 
+  const events = createEventBus(logger);
   const tally = createTally({
     config,
     database,
     logger,
     verifyToken: createTokenVerifier(config.jwt),
-    events: createEventBus(logger),
+    events,
     readinessChecks,
     graphiqlToken,
     costBucket: stores.costBucket,
@@ -92,6 +94,17 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     recentWriters: stores.writers,
     tracing: Boolean(tracing),
   });
+  // The outbox's consumers: for now the caches' backstop (the mutation has already dropped what it changed).
+  const relay = startRelay({
+    database,
+    consumers: [{ name: 'caches', consume: async (relayed) => void (await Promise.all(relayed.map(({ event }) => tally.dropChanged(event)))) }],
+    logger,
+    metrics,
+    pollMs: config.outbox.pollMs,
+    retentionMs: config.outbox.retentionMs,
+  });
+  // An event this process committed goes out at once rather than at the next poll.
+  events.subscribe(() => relay.wake());
   const server = createNodeServer(tally.listener, config.http);
   const shutdown = drainer(server, config.shutdownGraceMs);
 
@@ -130,6 +143,8 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     // Should closing a pool hang (a query cut by the deadline still running), the process still ends.
     setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000).unref();
     const drained = await shutdown.drain();
+    // The round in progress finishes (or its events stay for another instance) before the pools close.
+    await relay.close().catch((error: unknown) => logger.warn({ err: error }, 'stopping the outbox relay failed'));
     if (!drained) logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace period passed: closed the connections still open');
     // The requests are done either way: a pool that fails to close is logged, and the exit code stays honest.
     try {

@@ -56,7 +56,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { contextFactory, type Context } from './context.js';
 import type { Database } from './db/client.js';
-import type { EventBus } from './events.js';
+import type { DomainEvent, EventBus } from './events.js';
 import type { Logger } from './observability/logger.js';
 import type { VerifyToken } from './auth/jwt.js';
 import { useAuth } from './plugins/use-auth.js';
@@ -145,6 +145,12 @@ export type TallyServer = YogaServerInstance<Record<string, unknown>, Context>;
 export interface Tally {
   readonly yoga: TallyServer;
   readonly listener: RequestListener;
+  /**
+   * Drops from the caches what a committed write changed: after each mutation's publish, and again when the
+   * outbox relay hands the event on (src/outbox/relay.ts), so a crash between the commit and the publish cannot
+   * leave a stale answer until its TTL.
+   */
+  readonly dropChanged: (event: DomainEvent) => Promise<void>;
 }
 
 /** The schema's prices, sized once: the budget stage and the cached-GET front price with the same model. */
@@ -169,11 +175,13 @@ export function createTally(options: ServerOptions): Tally {
   const { config, database, logger } = options;
   const { limits, hardening } = config;
   const responseCache = config.cache.responses ? options.responseCache : undefined;
-  // A committed write drops the cached answers it changed before its mutation answers (src/events.ts).
-  if (responseCache) options.events.subscribe((event) => responseCache.invalidate(event));
   // The N+1 baseline (UNBATCHED_LOADERS) measures every user read reaching PostgreSQL: no cache in front of it.
   const userCache = config.unbatchedLoaders ? undefined : options.userCache;
-  if (userCache) options.events.subscribe((event) => (event.type === 'user.signedUp' ? userCache.forget([event.userId]) : undefined));
+  const dropChanged = async (event: DomainEvent) => {
+    await Promise.all([responseCache?.invalidate(event), event.type === 'user.signedUp' ? userCache?.forget([event.userId]) : undefined]);
+  };
+  // A committed write drops the cached answers it changed before its mutation answers (src/events.ts).
+  options.events.subscribe(dropChanged);
   const routing = database.replicated ? readRouting(options.recentWriters) : undefined;
   const yogaRouting = routing ? useReadRouting(routing) : undefined;
   const buildContext = contextFactory(database, { batch: !config.unbatchedLoaders, users: userCache, events: options.events, maxAmountMajor: config.maxMoneyAmount });
@@ -285,5 +293,5 @@ export function createTally(options: ServerOptions): Tally {
     : admitted;
   const held = withPenaltyBox(cached, { box: penaltyBox, clientAddress, exempt: UNQUEUED_PATHS, refuse });
   const bodyBudget = createBodyBudget({ total: config.http.bodyBytesInFlight, perClient: config.http.bodyBytesInFlightPerClient });
-  return { yoga, listener: withRoute(withCompression(withParsedJsonBody(held, { budget: bodyBudget, clientAddress, refuse })), refuse) };
+  return { yoga, listener: withRoute(withCompression(withParsedJsonBody(held, { budget: bodyBudget, clientAddress, refuse })), refuse), dropChanged };
 }

@@ -166,7 +166,7 @@ export const idempotencyKeys = pgTable(
  * The transactional outbox: every write others react to (a sign-up, a post, a follow or unfollow, money moved)
  * inserts its event here in the same transaction as the write, so a committed write always has its event and a
  * rolled-back one never has (src/db/queries/outbox.ts). `id` orders events as they were written; `relayed_at` is
- * stamped once the event has been handed on to its consumers, and a trigger NOTIFYs `tally_outbox` at commit.
+ * stamped once the relay (src/outbox/relay.ts) has handed the event on to its consumers.
  */
 export const outboxEvents = pgTable(
   'outbox_events',

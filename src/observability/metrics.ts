@@ -34,6 +34,12 @@ export interface Metrics {
   preparedLane(operation: string): void;
   /** A request the node:http front refused before GraphQL (src/http/errors.ts). */
   refusal(status: number, code: string): void;
+  /** Events the outbox relay handed on (src/outbox/relay.ts), each with its lag from commit to relay in seconds. */
+  outboxRelayed(lagsSeconds: readonly number[]): void;
+  /** A relay round that failed (a consumer or the database): its events stay for the next round. */
+  outboxRelayFailed(): void;
+  /** How `tally_outbox_oldest_unrelayed_seconds` is read at each scrape (the relay's backlog, from the database). */
+  watchOutbox(oldestUnrelayedSeconds: () => Promise<number>): void;
 }
 
 /** What Tally keeps in Redis, each degrading on its own when Redis is down. */
@@ -134,6 +140,34 @@ export function createMetrics(pool: pg.Pool | undefined, options: MetricsOptions
     registers,
   });
 
+  const relayed = new Counter({
+    name: 'tally_outbox_relayed_events_total',
+    help: 'Outbox events the relay handed on to their consumers (at least once: a failed round repeats its events).',
+    registers,
+  });
+  const relayLag = new Histogram({
+    name: 'tally_outbox_relay_lag_seconds',
+    help: "Time from an outbox event's commit to its relay, on the database's clock.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers,
+  });
+  const relayFailures = new Counter({
+    name: 'tally_outbox_relay_failures_total',
+    help: 'Relay rounds that failed (a consumer or the database); their events stay unrelayed for the next round.',
+    registers,
+  });
+  let oldestUnrelayed: (() => Promise<number>) | undefined;
+  new Gauge({
+    name: 'tally_outbox_oldest_unrelayed_seconds',
+    help: 'How long the oldest outbox event not yet relayed has waited (0: none waits); read from the database at each scrape.',
+    registers,
+    async collect() {
+      if (!oldestUnrelayed) return;
+      // A scrape must answer while the database does not: the gauge reads NaN (unknown) for this one.
+      this.set(await oldestUnrelayed().catch(() => Number.NaN));
+    },
+  });
+
   const operations = new Set<string>();
   const bounded = (operation: string) => {
     if (operations.has(operation)) return operation;
@@ -173,6 +207,16 @@ export function createMetrics(pool: pg.Pool | undefined, options: MetricsOptions
     },
     refusal(status, code) {
       refusals.inc({ status: String(status), code });
+    },
+    outboxRelayed(lagsSeconds) {
+      relayed.inc(lagsSeconds.length);
+      for (const lag of lagsSeconds) relayLag.observe(lag);
+    },
+    outboxRelayFailed() {
+      relayFailures.inc();
+    },
+    watchOutbox(read) {
+      oldestUnrelayed = read;
     },
   };
 }

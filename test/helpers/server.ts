@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createPenaltyBox, type PenaltyBox } from '../../src/store/penalty-box.js';
 import { loadTrustedDocuments, type TrustedDocuments } from '../../src/persisted/trusted-documents.js';
-import { createTally, type TallyServer } from '../../src/server.js';
+import { createTally, type Tally, type TallyServer } from '../../src/server.js';
 import type { CostBucket } from '../../src/store/cost-bucket.js';
 import type { DocumentStore } from '../../src/store/document-store.js';
 import { outageHooks, type OutageHooks } from '../../src/store/outage.js';
@@ -62,6 +62,8 @@ export interface TestServer extends TestDatabase {
   readonly responseCache: ResponseCache;
   readonly costBucket: CostBucket;
   readonly metrics: Metrics;
+  /** What the outbox relay's cache consumer calls (src/server.ts Tally.dropChanged). */
+  readonly dropChanged: Tally['dropChanged'];
   graphql<T = Record<string, unknown>>(query: string, options?: RequestOptions): Promise<GraphQLResponse<T>>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   tokenFor(userId: number, expiresIn?: string): Promise<string>;
@@ -128,7 +130,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
   const clientAddress = createClientAddress(config.trustedProxies, config.anonymousIpv6Prefix);
   const verifyToken = createTokenVerifier(config.jwt);
   const trustedDocuments = loadTrustedDocuments(config.persisted.manifests);
-  const { yoga, listener } = createTally({
+  const { yoga, listener, dropChanged } = createTally({
     config,
     database: testDb.database,
     logger: log,
@@ -165,6 +167,7 @@ export async function startTestServer(env: Record<string, string> = {}, logger?:
     responseCache,
     costBucket: options.costBucket ?? stores.costBucket,
     metrics,
+    dropChanged,
     fetch,
     tokenFor,
     async graphql<T>(query: string, options: RequestOptions = {}) {

@@ -49,6 +49,11 @@ describe('loadConfig defaults', () => {
     expect(config.database).toMatchObject({ replicaUrls: ['postgres://app@replica-1/tally', 'postgresql://app@replica-2/tally'], afterWriteMs: 2000 });
   });
 
+  it('reads the outbox relay\'s settings: how often it polls, how long relayed events are kept', () => {
+    expect(loadConfig({}).outbox).toEqual({ pollMs: 1_000, retentionMs: 24 * 3_600_000 });
+    expect(loadConfig({ OUTBOX_POLL_MS: '250', OUTBOX_RETENTION_HOURS: '48' }).outbox).toEqual({ pollMs: 250, retentionMs: 48 * 3_600_000 });
+  });
+
   it('reads one Redis, the Sentinels that name its primary, or a Redis Cluster', () => {
     expect(loadConfig({ REDIS_URL: 'redis://:secret@cache:6379/0' }).redis).toEqual({ kind: 'single', url: 'redis://:secret@cache:6379/0' });
     expect(loadConfig({ REDIS_SENTINELS: 'sentinel-1:26379, 10.0.0.2:26380,[fd00::3]:26379', REDIS_PASSWORD: 'secret' }).redis).toEqual({
@@ -91,7 +96,7 @@ describe('loadConfig defaults', () => {
     'MAX_DOCUMENT_LENGTH', 'MAX_TOKENS', 'MAX_DEPTH', 'MAX_ALIASES', 'MAX_DIRECTIVES', 'MAX_ROOT_FIELDS', 'MAX_SELECTIONS', 'MAX_COST',
     'MAX_STRING_VARIABLE_LENGTH', 'MAX_BATCH_OPERATIONS', 'MAX_ERRORS', 'COST_BUDGET_VIEWER', 'COST_RESTORE_VIEWER',
     'COST_BUDGET_ANONYMOUS', 'COST_RESTORE_ANONYMOUS', 'TRUSTED_PROXIES', 'INTROSPECTION', 'FIELD_SUGGESTIONS', 'GRAPHIQL',
-    'GET_QUERIES', 'LIMIT_DETAILS',
+    'GET_QUERIES', 'LIMIT_DETAILS', 'OUTBOX_POLL_MS', 'OUTBOX_RETENTION_HOURS',
   ];
 
   it.each(VARIABLES.flatMap((variable) => [[variable, ''], [variable, '  ']]))('treats %s=%j as unset', (variable, value) => {
@@ -145,6 +150,8 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['REDIS_KEY_PREFIX', 'tally:{slot}:'],
     ['DATABASE_REPLICA_URLS', 'postgres://replica/tally,mysql://other'],
     ['REPLICA_AFTER_WRITE_MS', '-5'],
+    ['OUTBOX_POLL_MS', '10'],
+    ['OUTBOX_RETENTION_HOURS', '0'],
     ['REDIS_SENTINELS', 'sentinel-1'],
     ['REDIS_SENTINELS', 'sentinel-1:26379,sentinel-2:99999'],
     ['REDIS_CLUSTER_NODES', 'redis://node-1:6379'],

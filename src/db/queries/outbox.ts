@@ -3,8 +3,10 @@
  * `outbox_events` in src/db/schema.ts): a committed write always has its event, a rolled-back one never has, and
  * a crash after the commit loses nothing, as an in-process publish after the commit would.
  */
+import { asc, isNull, sql } from 'drizzle-orm';
 import { outboxEvents } from '../schema.js';
-import type { Db } from '../client.js';
+import { rowsOf, type Db } from '../client.js';
+import { inIds } from '../id-array.js';
 
 export type DomainEvent =
   | { readonly type: 'user.signedUp'; readonly userId: number }
@@ -37,4 +39,78 @@ export async function recordEvent(tx: Db, event: DomainEvent): Promise<number> {
     .values({ type: event.type, aggregateType: 'user', aggregateId: actorOf(event), payload: event })
     .returning({ id: outboxEvents.id });
   return row!.id;
+}
+
+/** An event as the relay hands it on: its row's id and aggregate, and the event itself. */
+export interface RelayedEvent {
+  readonly id: number;
+  readonly aggregateType: string;
+  readonly aggregateId: number;
+  readonly event: DomainEvent;
+  readonly createdAt: Date;
+}
+
+/** One relay at a time, across every instance on this database: see src/outbox/relay.ts. */
+const RELAY_LOCK = sql`hashtextextended('tally.outbox.relay', 0)`;
+
+/**
+ * In `tx`: the oldest unrelayed events, up to `limit`, locked until `tx` ends, or undefined when another relay holds
+ * the relay's lock (it is relaying these very events). SKIP LOCKED as well, so a claim never waits on rows another
+ * transaction holds.
+ */
+export async function claimEvents(tx: Db, limit: number): Promise<RelayedEvent[] | undefined> {
+  const [lock] = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as locked`));
+  if (!lock?.locked) return undefined;
+  const rows = await tx
+    .select()
+    .from(outboxEvents)
+    .where(isNull(outboxEvents.relayedAt))
+    .orderBy(asc(outboxEvents.id))
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return rows.map((row) => ({
+    id: row.id,
+    aggregateType: row.aggregateType,
+    aggregateId: row.aggregateId,
+    event: row.payload as DomainEvent,
+    createdAt: row.createdAt,
+  }));
+}
+
+/** In the claim's `tx`: stamps the events relayed; each one's lag from its commit to now, in seconds, on the database's clock. */
+export async function markRelayed(tx: Db, ids: readonly number[]): Promise<number[]> {
+  const rows = await tx
+    .update(outboxEvents)
+    .set({ relayedAt: sql`now()` })
+    .where(inIds(outboxEvents.id, ids))
+    .returning({ lag: sql<string>`extract(epoch from ${outboxEvents.relayedAt} - ${outboxEvents.createdAt})` });
+  return rows.map((row) => Number(row.lag));
+}
+
+/** How long the oldest unrelayed event has waited, in seconds (0 when none waits): the relay's lag. */
+export async function oldestUnrelayedSeconds(db: Db): Promise<number> {
+  const [row] = rowsOf<{ seconds: string | number | null }>(
+    await db.execute(sql`select extract(epoch from now() - created_at) as seconds from outbox_events where relayed_at is null order by id limit 1`),
+  );
+  return row?.seconds == null ? 0 : Math.max(0, Number(row.seconds));
+}
+
+/**
+ * Deletes relayed events older than `retentionMs` (by when they were relayed, on the database's clock), in
+ * batches so a large backlog is many short statements; never an unrelayed one. Returns how many went.
+ */
+export async function pruneRelayed(db: Db, retentionMs: number, batch = 5_000): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const rows = rowsOf<{ id: string | number }>(
+      await db.execute(sql`
+        delete from outbox_events where id in (
+          select id from outbox_events
+          where relayed_at is not null and relayed_at < now() - make_interval(secs => ${retentionMs / 1000})
+          limit ${batch}
+        ) returning id`),
+    );
+    removed += rows.length;
+    if (rows.length < batch) return removed;
+  }
 }
