@@ -5,10 +5,13 @@
  * events go after the retention, unrelayed ones never; and the caches' consumer is the backstop for a process that
  * committed a post and crashed before dropping the cached answers it changed.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, rowsOf, type Database, type Db } from '../../src/db/client.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
 import { recordEvent, type DomainEvent } from '../../src/db/queries/outbox.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -145,6 +148,29 @@ describe('the outbox relay', () => {
       await waitFor(async () => (await relayed()) === before + 1, { timeoutMs: 5_000, intervalMs: 50 });
     } finally {
       main.kill();
+    }
+  });
+
+  it('hands on, when main.ts starts, the events a process committed and died before relaying', { timeout: 90_000 }, async () => {
+    // The crashed process's database: migrated, with three committed events nobody relayed.
+    const dir = mkdtempSync(join(tmpdir(), 'tally-outbox-'));
+    try {
+      const dataDir = join(dir, 'pglite');
+      const crashed = await openDatabase({ kind: 'pglite', dataDir });
+      await migrateDatabase(crashed);
+      await commit([posted(1, 1), posted(2, 2), posted(1, 3)], crashed.db);
+      await crashed.close();
+
+      const main = await startMain({ OUTBOX_POLL_MS: String(NO_POLL_MS), PGLITE_DIR: dataDir });
+      try {
+        const relayed = async () => Number(/^tally_outbox_relayed_events_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${main.port}/metrics`)).text())?.[1] ?? 0);
+        await waitFor(async () => (await relayed()) === 3, { timeoutMs: 5_000, intervalMs: 50 });
+      } finally {
+        main.kill();
+        await main.exited;
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
