@@ -74,12 +74,17 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     statements,
     url: testUrl.toString(),
     async close() {
-      await database.close();
-      const dropper = new pg.Client({ connectionString: url });
-      await dropper.connect();
-      // FORCE: PgBouncer may still hold idle server connections to the database.
-      await dropper.query(`drop database if exists ${name} with (force)`);
-      await dropper.end();
+      // Dropped even when closing the pool fails (a test that closed it already, to fake a lost database):
+      // the close's error still reaches the caller, but no database is left behind.
+      try {
+        await database.close();
+      } finally {
+        const dropper = new pg.Client({ connectionString: url });
+        await dropper.connect();
+        // FORCE: PgBouncer may still hold idle server connections to the database.
+        await dropper.query(`drop database if exists ${name} with (force)`);
+        await dropper.end();
+      }
     },
   };
 }
