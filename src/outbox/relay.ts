@@ -103,9 +103,13 @@ export function startRelay(options: RelayOptions): OutboxRelay {
       } catch (error) {
         metrics?.outboxRelayFailed();
         logger.warn({ err: error }, 'an outbox relay round failed; its events stay for the next round');
+        // Not again at once for a wake that came meanwhile: a failing consumer waits for the poll.
+        again = false;
         return relayed;
       }
       if (events === undefined) {
+        // The look again shortly stands for any wake meanwhile: no round at once against a held lock.
+        again = false;
         if (!closed && !busyRetry) {
           busyRetry = setTimeout(() => {
             busyRetry = undefined;
@@ -127,6 +131,8 @@ export function startRelay(options: RelayOptions): OutboxRelay {
     }
     running = rounds().finally(() => {
       running = undefined;
+      // A wake that came after the last round's claim (a commit it could not see) gets a round of its own.
+      if (again && !closed) void run();
     });
     return running;
   };
