@@ -11,7 +11,7 @@ import type { Db } from '../db/client.js';
 import { inIds } from '../db/id-array.js';
 import { rowsOf } from '../db/client.js';
 import { accounts, transactions, type AccountRow, type Currency } from '../db/schema.js';
-import { recordEvent } from '../db/queries/outbox.js';
+import { recordEvent, type DomainEvent } from '../db/queries/outbox.js';
 import { formatMinor } from './money.js';
 import { failed, problem, succeeded, type Outcome } from '../problems.js';
 
@@ -44,13 +44,16 @@ const CURRENCY = ['input', 'currency'];
 /** Moves the money and records its event (the outbox) in `tx`; a refused movement writes neither. */
 export async function moveMoney(tx: Db, movement: MoneyMovement, idempotencyKey: string): Promise<Outcome<Moved>> {
   const outcome = await checkedMove(tx, movement, idempotencyKey);
-  if (outcome.ok) await recordEvent(tx, { type: 'ledger.moved', entryIds: [outcome.value.entryId], userIds: usersOf(movement) });
+  if (outcome.ok) await recordEvent(tx, movedEvent(movement, outcome.value));
   return outcome;
 }
 
 /** The users whose balances a movement changes, the mover first. */
 export const usersOf = (movement: MoneyMovement): number[] =>
   movement.kind === 'transfer' ? [movement.userId, movement.toUserId] : [movement.userId];
+
+/** The event of a movement that went through: recorded in its transaction, published after its commit. */
+export const movedEvent = (movement: MoneyMovement, moved: Moved): DomainEvent => ({ type: 'ledger.moved', entryIds: [moved.entryId], userIds: usersOf(movement) });
 
 async function checkedMove(tx: Db, movement: MoneyMovement, idempotencyKey: string): Promise<Outcome<Moved>> {
   const ids = usersOf(movement);

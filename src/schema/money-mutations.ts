@@ -6,7 +6,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { idempotently, MAX_KEY_LENGTH } from '../ledger/idempotency.js';
-import { moveMoney, usersOf, type MoneyMovement, type Moved } from '../ledger/move-money.js';
+import { movedEvent, moveMoney, usersOf, type MoneyMovement, type Moved } from '../ledger/move-money.js';
 import type { Context } from '../context.js';
 import type { Currency } from '../db/schema.js';
 import { majorToMinor, parseAmount } from '../ledger/money.js';
@@ -85,10 +85,9 @@ async function move(context: Context, movement: MoneyMovement, key: string): Pro
     { userId: movement.userId, key, operation: movement.kind, parameters },
     (tx) => moveMoney(tx, movement, key),
   );
-  const userIds = usersOf(movement);
   // A balance read earlier in this request (an earlier mutation's payload) is stale now.
-  for (const userId of userIds) context.loaders.account.clear(userId);
-  if (outcome.ok && !replayed) await context.events.publish({ type: 'ledger.moved', entryIds: [outcome.value.entryId], userIds });
+  for (const userId of usersOf(movement)) context.loaders.account.clear(userId);
+  if (outcome.ok && !replayed) await context.events.publish(movedEvent(movement, outcome.value));
   return toPayload(outcome);
 }
 
