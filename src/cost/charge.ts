@@ -15,6 +15,7 @@ import type { PenaltyBox } from '../store/penalty-box.js';
 import type { BucketState, CostBucket } from '../store/cost-bucket.js';
 import { limitError } from '../limits/errors.js';
 import type { CostModel } from './estimate.js';
+import type { CostReport } from '../request/scope.js';
 
 export interface BudgetOptions {
   readonly bucket: CostBucket;
@@ -104,10 +105,8 @@ export function createBudget({ bucket, policies, clientAddress, penaltyBox }: Bu
   };
 }
 
-/** An operation priced and charged: the answer that refuses it, or what its client was charged. */
-export type OperationCharge =
-  | { readonly refused: ExecutionResult }
-  | { readonly refused?: undefined; readonly requested: number; readonly limit: number; readonly charge: BucketState };
+/** An operation priced and charged: the answer that refuses it, or what it cost and what its client has left. */
+export type OperationCharge = { readonly refused: ExecutionResult } | { readonly refused?: undefined; readonly report: CostReport };
 
 /**
  * Prices an operation and charges its client, one rule for yoga's budget stage (src/plugins/use-cost-budget.ts) and
@@ -139,24 +138,24 @@ export async function chargeOperation(
   }
   const { charge, refusal } = await budget.charge(client, requested);
   if (refusal) return { refused: { errors: [refusal], extensions: { cost: costExtension(requested, undefined, limit, charge) } } };
-  return { requested, limit, charge };
+  return { report: { requested, limit, budget: charge } };
 }
 
 /**
  * After the operation ran: its client refunded down to the actual cost, priced from what the result holds, and the
- * result with `extensions.cost`; the bucket as the refund left it.
+ * result with `extensions.cost`; the report with the bucket as the refund left it.
  */
 export async function settleOperation(
   budget: Budget,
   model: CostModel,
   client: Client,
-  charged: { readonly requested: number; readonly limit: number; readonly charge: BucketState },
+  charged: CostReport,
   operation: { readonly document: DocumentNode; readonly operation: OperationDefinitionNode },
   result: ExecutionResult,
-): Promise<{ readonly result: ExecutionResult; readonly budget: BucketState }> {
-  const { requested, limit, charge } = charged;
+): Promise<{ readonly result: ExecutionResult; readonly report: CostReport }> {
+  const { requested, limit, budget: charge } = charged;
   const actual = Math.min(requested, model.actual(operation.document, operation.operation, result.data));
   // Most reads return what they asked for: no refund, no second round trip.
   const left = actual < requested ? await budget.bucket.refund(client.key, requested - actual, client.policy, charge) : charge;
-  return { result: { ...result, extensions: { ...result.extensions, cost: costExtension(requested, actual, limit, left) } }, budget: left };
+  return { result: { ...result, extensions: { ...result.extensions, cost: costExtension(requested, actual, limit, left) } }, report: { requested, limit, budget: left } };
 }

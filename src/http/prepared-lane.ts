@@ -20,7 +20,7 @@ import type { VerifyToken } from '../auth/jwt.js';
 import { viewerOf } from '../auth/viewer.js';
 import type { Limits } from '../config.js';
 import type { ContextFactory } from '../context.js';
-import { chargeOperation, rateLimitHeaders, settleOperation, type Budget, type Client, type OperationCharge } from '../cost/charge.js';
+import { chargeOperation, rateLimitHeaders, settleOperation, type Budget, type Client } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
 import type { ReadRouting } from '../request/read-routing.js';
 import { capErrors } from '../limits/error-limit.js';
@@ -36,7 +36,7 @@ import { reportMaskedErrors } from '../request/mask-error.js';
 import { answerMediaType, type AnswerMediaType } from '../request/media-type.js';
 import { getParams } from '../request/params.js';
 import { requestIdFor } from '../request/request-id.js';
-import { createRequestScope, type RequestScope } from '../request/scope.js';
+import { createRequestScope, type CostReport, type RequestScope } from '../request/scope.js';
 import { variableErrors } from '../request/variables.js';
 import type { Handler } from './admission.js';
 
@@ -151,13 +151,13 @@ export function withPreparedLane(next: Handler, options: PreparedLaneOptions): H
     const invalid = variableErrors(options.schema, operation.operation, variables);
     if (invalid) return { errors: invalid };
 
-    let charged: Extract<OperationCharge, { refused?: undefined }> | undefined;
+    let charged: CostReport | undefined;
     let client: Client | undefined;
     if (budget) {
       client = budget.clientOf(scope.viewer?.id, request.socket.remoteAddress, forwardedFor(request));
       const priced = await chargeOperation(budget, { model: costModel, maxCost }, client, scope.viewer !== null, { ...operation, variables });
       if (priced.refused) return priced.refused;
-      charged = priced;
+      charged = priced.report;
     }
 
     const { routing } = options;
@@ -165,8 +165,8 @@ export function withPreparedLane(next: Handler, options: PreparedLaneOptions): H
     const target = routing ? await routing.targetOf(operation.type, scope.viewer) : 'primary';
     const context = options.buildContext(scope, headerOf(request, 'idempotency-key'), target);
     if (charged) {
-      context.cost = { requested: charged.requested, limit: charged.limit, budget: charged.charge };
-      scope.cost = context.cost;
+      context.cost = charged;
+      scope.cost = charged;
     }
     const span = options.tracing ? startExecutionSpan(operation.type, operation.name) : undefined;
     const execute = () => operation.compiled.query(undefined, context, variables);
@@ -180,8 +180,8 @@ export function withPreparedLane(next: Handler, options: PreparedLaneOptions): H
     span?.end(result);
     if (!budget || !charged || !client) return result;
     const settled = await settleOperation(budget, costModel, client, charged, operation, result);
-    scope.cost = { requested: charged.requested, limit: charged.limit, budget: settled.budget };
-    context.cost = scope.cost;
+    scope.cost = settled.report;
+    context.cost = settled.report;
     return settled.result;
   }
 

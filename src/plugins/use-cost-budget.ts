@@ -13,7 +13,7 @@ import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import { chargeOperation, rateLimitHeaders, settleOperation, type Budget } from '../cost/charge.js';
 import type { CostModel } from '../cost/estimate.js';
-import { scopeOf, type CostReport } from '../request/scope.js';
+import { scopeOf } from '../request/scope.js';
 
 export interface CostBudgetOptions {
   readonly model: CostModel;
@@ -40,15 +40,16 @@ export function useCostBudget({ model, budget: budgets, maxCost }: CostBudgetOpt
         return;
       }
       const context = args.contextValue as unknown as Context;
-      context.cost = { requested: charged.requested, limit: charged.limit, budget: charged.charge };
-      scope.cost = context.cost;
+      const report = charged.report;
+      context.cost = report;
+      scope.cost = report;
 
       return {
         async onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;
-          const settled = await settleOperation(budgets, model, client, charged, priced, result);
-          scope.cost = { requested: charged.requested, limit: charged.limit, budget: settled.budget } satisfies CostReport;
-          context.cost = scope.cost;
+          const settled = await settleOperation(budgets, model, client, report, priced, result);
+          scope.cost = settled.report;
+          context.cost = settled.report;
           setResult(settled.result);
         },
       };
