@@ -16,7 +16,7 @@ import { drainer } from './http/drain.js';
 import { createEventBus } from './events.js';
 import { createNodeServer } from './http/node-server.js';
 import { removeExpiredKeys } from './ledger/idempotency.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, type Logger } from './observability/logger.js';
 import type { ReadinessCheck } from './observability/readiness.js';
 import { createTally } from './server.js';
 import { loadTrustedDocuments } from './persisted/trusted-documents.js';
@@ -26,11 +26,13 @@ import { outageHooks } from './store/outage.js';
 import { openStores } from './store/stores.js';
 import { createCaches } from './cache/caches.js';
 import { startRelay } from './outbox/relay.js';
+import { pruneRelayed } from './db/queries/outbox.js';
 import { schema } from './schema/index.js';
 import type { Config } from './config.js';
 import type { Tracing } from './observability/tracing.js';
 
-const KEY_SWEEP_INTERVAL_MS = 3_600_000;
+const SWEEP_INTERVAL_MS = 3_600_000;
+const FIRST_SWEEP_MS = 60_000;
 /** How long start waits for Redis: a connect timeout (2 s) and a little, then it listens with the stores degraded. */
 const REDIS_CONNECT_WAIT_MS = 2_500;
 
@@ -101,25 +103,19 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
     logger,
     metrics,
     pollMs: config.outbox.pollMs,
-    retentionMs: config.outbox.retentionMs,
   });
   // An event this process committed goes out at once rather than at the next poll.
   events.subscribe(() => relay.wake());
   const server = createNodeServer(tally.listener, config.http);
   const shutdown = drainer(server, config.shutdownGraceMs);
 
-  // Idempotency keys are kept 24 hours; every instance sweeps a minute after start and hourly after that (two
-  // deleting the same old rows is harmless), so instances that restart often still sweep.
-  const sweepKeys = () => {
-    removeExpiredKeys(database.db).then(
-      (removed) => removed > 0 && logger.info({ removed }, 'removed expired idempotency keys'),
-      (error: unknown) => logger.warn({ err: error }, 'removing expired idempotency keys failed; the next sweep retries'),
-    );
-  };
-  const firstSweep = setTimeout(sweepKeys, 60_000);
-  firstSweep.unref();
-  const keySweep = setInterval(sweepKeys, KEY_SWEEP_INTERVAL_MS);
-  keySweep.unref();
+  // Rows past their retention (idempotency keys after 24 hours, relayed outbox events after OUTBOX_RETENTION_HOURS):
+  // every instance sweeps a minute after start and hourly after that (two deleting the same old rows is harmless),
+  // so instances that restart often still sweep.
+  const sweeps = [
+    sweepHourly(logger, 'expired idempotency keys', () => removeExpiredKeys(database.db)),
+    sweepHourly(logger, 'relayed outbox events past their retention', () => pruneRelayed(database.db, config.outbox.retentionMs)),
+  ];
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
@@ -137,8 +133,7 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    clearTimeout(firstSweep);
-    clearInterval(keySweep);
+    for (const stopSweep of sweeps) stopSweep();
     logger.info({ signal }, 'draining');
     // Should closing a pool hang (a query cut by the deadline still running), the process still ends.
     setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000).unref();
@@ -166,4 +161,22 @@ export async function serve(config: Config, tracing: Tracing | undefined): Promi
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Runs `sweep` a minute after start and hourly after that, each run's count or failure logged; the function that stops it. */
+function sweepHourly(logger: Logger, what: string, sweep: () => Promise<number>): () => void {
+  const run = () => {
+    sweep().then(
+      (removed) => removed > 0 && logger.info({ removed }, `removed ${what}`),
+      (error: unknown) => logger.warn({ err: error }, `removing ${what} failed; the next sweep retries`),
+    );
+  };
+  const first = setTimeout(run, FIRST_SWEEP_MS);
+  first.unref();
+  const hourly = setInterval(run, SWEEP_INTERVAL_MS);
+  hourly.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(hourly);
+  };
 }

@@ -18,6 +18,7 @@ import type { Db } from '../db/client.js';
 import { sqlStateOf, violatedUniqueIndex } from '../db/errors.js';
 import { rowsOf } from '../db/client.js';
 import { idempotencyKeys } from '../db/schema.js';
+import { deleteInBatches } from '../db/batched-delete.js';
 import { failed, problem, type Outcome } from '../problems.js';
 
 export const KEY_RETENTION_HOURS = 24;
@@ -90,24 +91,11 @@ const KEY_FIELD = ['input', 'idempotencyKey'];
 const inProgress = () =>
   failed(problem('IDEMPOTENCY_KEY_IN_PROGRESS', 'A request with this idempotency key is still being processed: retry shortly.', KEY_FIELD));
 
-const SWEEP_BATCH = 5_000;
-
 /**
- * Deletes keys older than the retention period, never a younger one, and returns how many. Age is measured on the
- * database's clock (the one that wrote `created_at`) unless `now` is given. Deleted in batches, so a large backlog
- * is many short statements, each well inside the statement timeout, not one long one.
+ * Deletes keys older than the retention period, never a younger one, in batches, and returns how many. Age is
+ * measured on the database's clock (the one that wrote `created_at`) unless `now` is given.
  */
-export async function removeExpiredKeys(db: Db, now?: Date): Promise<number> {
+export function removeExpiredKeys(db: Db, now?: Date): Promise<number> {
   const reference = now ? sql`${now.toISOString()}::timestamptz` : sql`now()`;
-  const cutoff = sql`${reference} - make_interval(hours => ${KEY_RETENTION_HOURS})`;
-  let removed = 0;
-  for (;;) {
-    const batch = await db.execute(sql`
-      delete from ${idempotencyKeys} where ctid in (
-        select ctid from ${idempotencyKeys} where ${idempotencyKeys.createdAt} < ${cutoff} limit ${SWEEP_BATCH}
-      ) returning 1`);
-    const count = rowsOf(batch).length;
-    removed += count;
-    if (count < SWEEP_BATCH) return removed;
-  }
+  return deleteInBatches(db, idempotencyKeys, sql`${idempotencyKeys.createdAt} < ${reference} - make_interval(hours => ${KEY_RETENTION_HOURS})`);
 }

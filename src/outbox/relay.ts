@@ -15,9 +15,9 @@
  * events of an instance that crashed before its relay ran. No NOTIFY: a trigger notifying on every write made the
  * ledger's retry storm 1.6× slower on PGlite (24–30 s against 46 s), and PostgreSQL serializes the commits of
  * notifying transactions behind one lock; the writer's own wake makes it unnecessary. Relayed events are deleted
- * after `retentionMs`.
+ * after their retention by the hourly sweep (src/serve.ts, `pruneRelayed`).
  */
-import { claimEvents, markRelayed, oldestUnrelayedSeconds, pruneRelayed, type RelayedEvent } from '../db/queries/outbox.js';
+import { claimEvents, markRelayed, oldestUnrelayedSeconds, type RelayedEvent } from '../db/queries/outbox.js';
 import type { Database, Db } from '../db/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -38,7 +38,6 @@ export interface RelayOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly pollMs: number;
-  readonly retentionMs: number;
   /** Events per round. */
   readonly batchSize?: number;
 }
@@ -48,8 +47,6 @@ export interface OutboxRelay {
   wake(): void;
   /** Runs rounds until none is left to claim (or another instance holds the lock); how many events this relayed. */
   drain(): Promise<number>;
-  /** Deletes relayed events past the retention; how many. */
-  prune(): Promise<number>;
   /** Stops waking and polling, and waits for the round in progress. */
   close(): Promise<void>;
 }
@@ -57,8 +54,6 @@ export interface OutboxRelay {
 const BATCH_SIZE = 100;
 /** When another instance holds the lock, when this one looks again (it may have claimed before our commit). */
 const BUSY_RETRY_MS = 100;
-/** Pruning runs this often (and once soon after start). */
-const PRUNE_INTERVAL_MS = 3_600_000;
 
 export function startRelay(options: RelayOptions): OutboxRelay {
   const { database, consumers, logger, metrics } = options;
@@ -141,20 +136,9 @@ export function startRelay(options: RelayOptions): OutboxRelay {
     if (!closed) void run();
   };
 
-  const prune = async () => {
-    const removed = await pruneRelayed(database.db, options.retentionMs);
-    if (removed > 0) logger.info({ removed }, 'removed relayed outbox events past their retention');
-    return removed;
-  };
-  const pruneQuietly = () => void prune().catch((error: unknown) => logger.warn({ err: error }, 'removing relayed outbox events failed; the next sweep retries'));
-
   metrics?.watchOutbox(() => oldestUnrelayedSeconds(database.db));
   const poll = setInterval(wake, options.pollMs);
   poll.unref();
-  const firstPrune = setTimeout(pruneQuietly, 60_000);
-  firstPrune.unref();
-  const pruning = setInterval(pruneQuietly, PRUNE_INTERVAL_MS);
-  pruning.unref();
   // Events committed while no relay ran (this instance was down, or all were) go out now.
   wake();
 
@@ -168,12 +152,9 @@ export function startRelay(options: RelayOptions): OutboxRelay {
         if (relayed === 0) return total;
       }
     },
-    prune,
     async close() {
       closed = true;
       clearInterval(poll);
-      clearTimeout(firstPrune);
-      clearInterval(pruning);
       if (busyRetry) clearTimeout(busyRetry);
       await running;
     },

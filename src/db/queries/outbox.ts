@@ -7,6 +7,7 @@ import { asc, isNull, sql } from 'drizzle-orm';
 import { outboxEvents } from '../schema.js';
 import { rowsOf, type Db } from '../client.js';
 import { inIds } from '../id-array.js';
+import { deleteInBatches } from '../batched-delete.js';
 
 export type DomainEvent =
   | { readonly type: 'user.signedUp'; readonly userId: number }
@@ -97,20 +98,8 @@ export async function oldestUnrelayedSeconds(db: Db): Promise<number> {
 
 /**
  * Deletes relayed events older than `retentionMs` (by when they were relayed, on the database's clock), in
- * batches so a large backlog is many short statements; never an unrelayed one. Returns how many went.
+ * batches; never an unrelayed one. Returns how many went.
  */
-export async function pruneRelayed(db: Db, retentionMs: number, batch = 5_000): Promise<number> {
-  let removed = 0;
-  for (;;) {
-    const rows = rowsOf<{ id: string | number }>(
-      await db.execute(sql`
-        delete from outbox_events where id in (
-          select id from outbox_events
-          where relayed_at is not null and relayed_at < now() - make_interval(secs => ${retentionMs / 1000})
-          limit ${batch}
-        ) returning id`),
-    );
-    removed += rows.length;
-    if (rows.length < batch) return removed;
-  }
+export function pruneRelayed(db: Db, retentionMs: number): Promise<number> {
+  return deleteInBatches(db, outboxEvents, sql`${outboxEvents.relayedAt} < now() - make_interval(secs => ${retentionMs / 1000})`);
 }
