@@ -6,9 +6,10 @@
  * PgBouncer in transaction mode), claims the oldest unrelayed events with FOR UPDATE SKIP LOCKED, hands them to
  * every consumer in id order, stamps them and commits. Every instance runs a relay; the lock lets one round run at
  * a time across all of them, so no event is handed on twice at once and one user's events go out in the order they
- * became visible (a write that conflicts with another, such as two movements of one account, waits for it and so
- * gets the later id). A consumer that fails rolls the round back: its events stay unrelayed and the next round hands
- * them on again, to every consumer; consumers are idempotent (a job is keyed by its event's id).
+ * became visible, which for one user is the order of their ids (src/db/queries/outbox.ts `recordEvent` takes the
+ * user's outbox lock before it draws the id). A consumer that fails rolls the round back: its events stay
+ * unrelayed and the next round hands them on again, to every consumer; consumers are idempotent (a job is keyed by
+ * its event's id).
  *
  * A round runs when this process commits an event (`wake`): the instance that wrote an event relays it, unless
  * another holds the lock, and then it looks again shortly. Every `pollMs` a round runs whatever happened, for the

@@ -33,13 +33,24 @@ export function actorOf(event: DomainEvent): number {
   }
 }
 
-/** Inserts the event in `tx`, the transaction of its write; its id orders it among the others. */
+/**
+ * Inserts the event in `tx`, the transaction of its write; its id orders it among the others. The insert first
+ * takes its user's outbox lock (transaction-scoped, so it works through PgBouncer in transaction mode) and the id
+ * is drawn after it: two transactions writing events of one user at once commit in the order of their ids. Without
+ * it a later id could commit first, the relay would hand it on while the earlier one was still invisible, and that
+ * user's events would go out of order (the two-relay test saw it). The lock is the last one a write takes and is
+ * held only until its commit, so it waits on nothing but that commit and cannot deadlock.
+ */
 export async function recordEvent(tx: Db, event: DomainEvent): Promise<number> {
-  const [row] = await tx
-    .insert(outboxEvents)
-    .values({ type: event.type, aggregateType: 'user', aggregateId: actorOf(event), payload: event })
-    .returning({ id: outboxEvents.id });
-  return row!.id;
+  const aggregateId = actorOf(event);
+  const [row] = rowsOf<{ id: string | number }>(
+    await tx.execute(sql`
+      with serialized as materialized (select pg_advisory_xact_lock(hashtextextended(${`tally.outbox.user:${aggregateId}`}, 0)))
+      insert into ${outboxEvents} (type, aggregate_type, aggregate_id, payload)
+      select ${event.type}, 'user', ${aggregateId}, ${JSON.stringify(event)}::jsonb from serialized
+      returning id`),
+  );
+  return Number(row!.id);
 }
 
 /** An event as the relay hands it on: its row's id and aggregate, and the event itself. */
